@@ -1,0 +1,2 @@
+"""Benchmark definition: manifest schema, samples, synthetic clip generators."""
+

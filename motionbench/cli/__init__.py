@@ -1,0 +1,23 @@
+"""Command-line interface: ``motionbench <command>``.
+
+Each module below registers its commands on the shared :data:`app`; this file only wires them up
+and turns :class:`MotionBenchError` into a one-line message and exit code 2.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from motionbench.cli.app import app, err_console
+from motionbench.errors import MotionBenchError
+
+# Command modules (imported for their registrations).
+from motionbench.cli import bench as _bench  # noqa: F401,E402
+
+
+def main() -> None:
+    try:
+        app()
+    except MotionBenchError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        sys.exit(2)

@@ -1,0 +1,20 @@
+"""The typer application object, shared by the command modules.
+
+Command modules import heavy libraries (torch, open_clip, diffusers) inside their functions, never
+at module level, so `motionbench ls` and `motionbench validate` start instantly.
+"""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(
+    name="motionbench",
+    help="MotionBench: a benchmark for video motion transfer.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)

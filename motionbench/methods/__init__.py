@@ -1,0 +1,5 @@
+"""Method adapters: the interface, typed options, the entry-point registry, reference methods."""
+
+from motionbench.methods.base import GenerationRequest, Method, Reference
+
+__all__ = ["GenerationRequest", "Method", "Reference"]

@@ -1,0 +1,119 @@
+"""The adapter interface every motion-transfer method implements.
+
+A method has two phases, timed and memory-measured separately by the runner:
+
+``fit(reference, workdir) -> state``
+    Per-reference work (LoRA tuning, feature extraction). Called once per (method, sample); the
+    runner saves the state with :meth:`Method.save_state` and reuses it on reruns through
+    :meth:`Method.load_state`. Training-free methods return ``None`` (the default).
+
+``generate(state, request) -> frames``
+    One video per (prompt, seed): ``uint8 [T, H, W, 3]`` with ``T == request.num_frames`` and
+    ``(W, H) == request.size``. It must be deterministic given the seed.
+
+Options are a typed dataclass (``Config``) built from defaults, a preset and ``key=value``
+overrides by :func:`motionbench.methods.config.build_config`.
+
+Example::
+
+    @dataclass
+    class MyConfig:
+        strength: float = 0.5
+
+    class MyMethod(Method):
+        name = "mine"
+        summary = "Blends the reference with noise."
+        Config = MyConfig
+
+        def generate(self, state, request):
+            ...
+"""
+
+from __future__ import annotations
+
+import hashlib
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from motionbench.video import Clip
+
+
+@dataclass(frozen=True)
+class Reference:
+    """The reference video a method transfers motion from.
+
+    ``key`` identifies the clip's content (a hash of its frames); fitted states are cached by it.
+    ``prompts`` are all the prompts the sample will be generated with (some methods fit on them).
+    """
+
+    sample_id: str
+    category: str
+    clip: Clip
+    prompts: tuple[str, ...]
+    box: tuple[float, float, float, float] | None = None
+    key: str = ""
+
+    @staticmethod
+    def content_key(clip: Clip) -> str:
+        h = hashlib.sha256()
+        h.update(np.asarray(clip.frames.shape, dtype=np.int64).tobytes())
+        h.update(np.ascontiguousarray(clip.frames).tobytes())
+        h.update(repr(float(clip.fps)).encode())
+        return h.hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    prompt: str
+    seed: int
+    num_frames: int
+    size: tuple[int, int]  # (width, height)
+    fps: float
+    prompt_index: int = 0
+
+
+class Method(ABC):
+    """Base class of motion-transfer methods (see module docstring)."""
+
+    name: ClassVar[str]
+    summary: ClassVar[str]
+    Config: ClassVar[type]
+    presets: ClassVar[dict[str, dict[str, Any]]] = {}
+    #: True when fit() does real work worth caching (tuning); False for training-free methods.
+    fits: ClassVar[bool] = False
+
+    def __init__(self, config: Any, device: str = "cpu") -> None:
+        self.config = config
+        self.device = device
+
+    def fit(self, reference: Reference, workdir: Path) -> Any:
+        """Per-reference work; ``workdir`` is an empty scratch folder. Default: nothing to fit."""
+        return None
+
+    @abstractmethod
+    def generate(self, state: Any, reference: Reference, request: GenerationRequest) -> np.ndarray:
+        """Return ``uint8 [request.num_frames, H, W, 3]`` with ``(W, H) == request.size``."""
+
+    def save_state(self, state: Any, directory: Path) -> None:
+        """Persist a fitted state into ``directory`` (already created). Default: nothing to save."""
+
+    def load_state(self, directory: Path) -> Any:
+        """Inverse of :meth:`save_state`."""
+        return None
+
+    def state_key(self) -> str:
+        """What a fitted state depends on besides the reference: the fit-relevant config.
+
+        Defaults to every config field; methods override to exclude generation-only options so
+        changing e.g. the sampling steps does not retrain.
+        """
+        cfg = self.config
+        items = sorted((f.name, repr(getattr(cfg, f.name))) for f in fields(cfg)) if cfg is not None else []
+        return hashlib.sha256(repr((self.name, items)).encode()).hexdigest()[:16]
+
+    def close(self) -> None:
+        """Release models and memory; called once the runner is done with the method."""
