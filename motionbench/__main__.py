@@ -1,0 +1,3 @@
+from motionbench.cli import main
+
+main()
