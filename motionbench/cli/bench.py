@@ -69,9 +69,9 @@ def validate_command(
     path = manifest or DEFAULT_MANIFEST
     problems = validate_manifest(path, check_media=not no_media)
     if problems:
-        err_console.print(f"[bold red]{path}: {len(problems)} problem(s)[/]")
+        err_console.print(f"[bold red]{path}: {len(problems)} problem(s)[/]", soft_wrap=True)
         for p in problems:
-            err_console.print(f"  - {p}", highlight=False, markup=False)
+            err_console.print(f"  - {p}", highlight=False, markup=False, soft_wrap=True)
         raise typer.Exit(1)
     m = load_manifest(path)
     console.print(f"[green]ok[/] {path}: {len(m.samples)} samples in {len(m.categories)} categories")
