@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,8 @@ import pytest
 # No test may reach a model hub; set before anything imports huggingface_hub.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("MOTIONBENCH_CACHE", str(Path(__file__).resolve().parent / ".cache-never-used"))
+# Tests never write into the user's cache.
+os.environ["MOTIONBENCH_CACHE"] = tempfile.mkdtemp(prefix="motionbench-test-cache-")
 
 
 def textured_frames(num_frames: int = 9, size: tuple[int, int] = (64, 48), seed: int = 0, shift: int = 2) -> np.ndarray:
