@@ -149,20 +149,21 @@ def print_run_summary(summary: Any) -> None:
     console.print(table)
     if summary.moved_aside:
         console.print(f"the previous run was moved to {summary.moved_aside}")
-    for rec in summary.failed[:20]:
-        first = (rec.error or "").splitlines()[0] if rec.error else "unknown error"
-        err_console.print(f"[red]failed[/] {rec.job}: {first}", highlight=False)
-    if len(summary.failed) > 20:
-        err_console.print(f"... and {len(summary.failed) - 20} more; see {summary.run_dir / 'generations.jsonl'}")
     if summary.failed:
-        err_console.print(f"[red]{len(summary.failed)} job(s) failed[/]; rerun the same command to retry them")
+        kinds: dict[str, int] = {}
+        for rec in summary.failed:
+            kind = (rec.error or "unknown error").split(":", 1)[0]
+            kinds[kind] = kinds.get(kind, 0) + 1
+        err_console.print(f"[red]{len(summary.failed)} job(s) failed[/] ("
+                          + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())) + f"); errors are in "
+                          f"{summary.run_dir / 'generations.jsonl'}; rerun the same command to retry them", highlight=False)
     print_score_summary(summary.scoring)
 
 
 # --- commands -----------------------------------------------------------------------------------
 @app.command("run")
 def run_command(
-    method: list[str] = typer.Option(..., "--method", "-m", help="Method name (repeatable). `motionbench methods` lists them."),
+    method: list[str] = typer.Option(..., "--method", help="Method name (repeatable). `motionbench methods` lists them."),
     manifest: Optional[Path] = typer.Option(None, help="Benchmark manifest (default: data/manifest.yaml)."),
     category: list[str] = typer.Option([], help="Only samples of this category (repeatable)."),
     sample: list[str] = typer.Option([], help="Only this sample id (repeatable)."),
