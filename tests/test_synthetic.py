@@ -175,6 +175,27 @@ def test_multi_object_occlusion_hides_and_reveals_points():
     assert clip.foreground[t_hidden].any()
 
 
+@pytest.mark.parametrize(
+    "generator,params",
+    [("multi_object", {"pattern": "crossing", "count": 2}), ("multi_object", {"pattern": "orbit", "count": 2}),
+     ("human", {"action": "walk"}), ("human", {"action": "squat"})],
+    ids=["crossing", "orbit", "walk", "squat"],
+)
+def test_visibility_agrees_with_pixels(generator, params):
+    """Where a point is marked hidden, something else is drawn at its position; where visible, it is itself."""
+    clip = render(generator, seed=1, params=params)
+    stays, covered = [], []
+    for n in range(clip.num_points):
+        for t in range(clip.frames.shape[0] - 1):
+            a, b = clip.tracks[n, t], clip.tracks[n, t + 1]
+            if not clip.visibility[n, t] or not _interior(b, margin=3.0):
+                continue
+            err = np.abs(_patch(clip.frames[t], a, 2) - _patch(clip.frames[t + 1], b, 2)).mean()
+            (stays if clip.visibility[n, t + 1] else covered).append(err)
+    assert len(covered) >= 10, "expected points to become occluded"
+    assert np.median(covered) > 4 * np.median(stays)
+
+
 def test_orbit_pattern_swaps_depth_order():
     clip = render("multi_object", seed=3, params={"pattern": "orbit", "count": 2})
     hidden_1 = (~clip.visibility[clip.labels == 1]).any()

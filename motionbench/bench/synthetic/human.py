@@ -286,7 +286,9 @@ def render(
         shape = parts[name][0]
         area = 2 * shape.radius * shape.length + np.pi * shape.radius**2 if isinstance(shape, Capsule) else np.pi * shape.reach**2
         inset = 0.35 * (shape.radius if isinstance(shape, Capsule) else shape.reach)
-        points[name] = interior_points(motion, shape, int(np.clip(round(area / 14.0), 4, 30)), min(inset, 1.5))
+        # About one point per 14 px^2 at 128 px, the same count at any frame size.
+        density = 14.0 * (height / 128.0) ** 2
+        points[name] = interior_points(motion, shape, int(np.clip(round(area / density), 4, 30)), min(inset, 1.5))
     background_points = np.stack(
         np.meshgrid(np.linspace(5, width - 6, 6), np.linspace(5, height - 6, 6)), axis=-1
     ).reshape(-1, 2)
