@@ -237,9 +237,10 @@ def test_render_is_fast():
     import time
 
     for generator in GENERATORS:
-        start = time.perf_counter()
+        render(generator, seed=0)  # warm up imports
+        start = time.process_time()  # CPU time: robust to other processes sharing the machine
         render(generator, seed=0)
-        assert time.perf_counter() - start < 1.0  # 17 frames 128x128; typically under 0.1 s
+        assert time.process_time() - start < 0.5  # 17 frames 128x128; typically under 0.1 s
 
 
 def test_check_params_names_the_problem_and_the_allowed_values():
