@@ -81,6 +81,23 @@ def test_new_appearance_keeps_motion_bitwise_and_changes_the_look(generator, par
         assert diff > 25.0, f"appearance {appearance} looks too much like the reference (mean abs diff {diff:.1f})"
 
 
+@pytest.mark.parametrize("generator", ["single_object", "multi_object", "human"])
+def test_tracked_points_lie_on_their_surface_in_every_look(generator):
+    """Object shapes change with the look (disc, square, hexagon, flower...); the points stay on them."""
+    for appearance in range(6):
+        clip = render(generator, seed=11, appearance=appearance, num_frames=5)
+        on_object = (clip.labels > 0)[:, None] & clip.visibility
+        n, t = np.nonzero(on_object)
+        cols = np.rint(clip.tracks[n, t, 0]).astype(int)
+        rows = np.rint(clip.tracks[n, t, 1]).astype(int)
+        assert clip.foreground[t, rows, cols].all(), f"appearance {appearance}: a tracked point off its surface"
+        background = (clip.labels == 0)[:, None] & clip.visibility
+        n, t = np.nonzero(background)
+        cols = np.rint(clip.tracks[n, t, 0]).astype(int)
+        rows = np.rint(clip.tracks[n, t, 1]).astype(int)
+        assert not clip.foreground[t, rows, cols].any(), f"appearance {appearance}: a visible background point under an object"
+
+
 @pytest.mark.parametrize("generator,params", CASES, ids=IDS)
 def test_ground_truth_tracks_follow_the_pixels(generator, params):
     """A visible point's texture at frame t reappears at its track position in t+1, not elsewhere."""

@@ -11,7 +11,8 @@ Four generators cover the benchmark's categories:
 ``seed`` and ``params`` fix the motion; ``appearance`` (0 = the reference look) changes only the
 look: textures, colours, object shapes, background. Renders of one motion in different looks have
 bitwise-identical ``tracks`` and ``visibility``: that pair is what a perfect motion transfer would
-produce, and the metrics' validity checks rely on it. The same arguments always give the same bits.
+produce, and the metrics' validity checks rely on it. The same arguments give the same bits (with
+the same numpy and OpenCV builds; across builds, pixels may differ in the last bit of rounding).
 
 Manifest samples are rendered through :func:`motionbench.bench.clips.load_sample`, which applies
 the sample's frame window, fps and size.
