@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from motionbench.bench.manifest import DEFAULT_MANIFEST, Sample, load_manifest
-from motionbench.errors import ConfigError
+from motionbench.errors import ConfigError, MotionBenchError
 from motionbench.metrics.api import Scorer
 from motionbench.run.env import device_info, git_state, package_versions
 from motionbench.run.execute import GenerationSettings, GroupTask, JobOutcome, MethodChoice, describe_error
@@ -65,10 +65,11 @@ class RunSummary:
     seconds: float = 0.0
     moved_aside: Path | None = None
     scoring: ScoreSummary | None = None
+    scoring_failed: bool = False
 
     @property
     def exit_code(self) -> int:
-        return 1 if self.failed else 0
+        return 1 if self.failed or self.scoring_failed else 0
 
 
 class ProgressSink:
@@ -222,7 +223,13 @@ def execute_run(config: RunConfig, *, scorer: Scorer | None = None,
             progress.stop()
 
         if scorer is None and scorer_factory is not None:
-            scorer = scorer_factory()
+            try:  # built only now: its models must not sit in memory while the methods generate
+                scorer = scorer_factory()
+            except MotionBenchError as exc:  # the videos are safe; say how to score them later
+                summary.scoring = ScoreSummary(problems=[
+                    f"scoring did not start: {exc}. The videos are kept; score them with "
+                    f"`motionbench score {store.root}` once this is fixed"])
+                summary.scoring_failed = True
         if scorer is not None:
             store.update_run_info({"metric_backends": scorer.backends()})
             summary.scoring = score_run(store, all_samples, scorer, on_sample=progress.sample_scored)
