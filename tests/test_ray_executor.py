@@ -21,7 +21,7 @@ ray = pytest.importorskip("ray")
 use_plugin()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def ray_cluster():
     # Workers are started by this cluster and inherit its environment: let them import this checkout
     # and the test plugin (on a real cluster both are installed on every node).
@@ -66,3 +66,56 @@ def test_ray_and_local_give_the_same_records(tmp_path: Path, ray_cluster) -> Non
     new = [r for r in RunStore(tmp_path / "ray").latest_generations().values() if r.seed == 2 and r.status == "ok"]
     assert len(new) == 14 and all(r.fit_cached for r in new if r.method == "fitcount")
     assert sum(r.method == "fitcount" for r in new) == 4
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_cli_runs_on_a_cluster_given_by_address(tmp_path: Path) -> None:
+    """`motionbench run --executor ray --ray-address` against a head node started with `ray start`."""
+    import shutil
+    import signal
+    import subprocess
+    import tempfile
+
+    from runner_support import subprocess_env
+
+    manifest = write_manifest(tmp_path / "data", {"a": "ok", "broken": "corrupt"})
+    port = _free_port()
+    env = subprocess_env()
+    env["RAY_AUTH_MODE"] = "disabled"  # a throwaway head on 127.0.0.1; the CLI child connects without a token
+    # Ray's socket paths must stay short (a unix socket path is at most 107 bytes): not under tmp_path.
+    temp_dir = tempfile.mkdtemp(prefix="mbray-", dir="/tmp")
+    head = subprocess.Popen([str(Path(sys.executable).parent / "ray"), "start", "--head", "--block",
+                             "--node-ip-address=127.0.0.1", f"--port={port}", "--num-cpus=2",
+                             "--include-dashboard=false", "--disable-usage-stats", f"--temp-dir={temp_dir}"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        # The driver waits for the head to come up; workers inherit the head's PYTHONPATH (plugin included).
+        result = subprocess.run(
+            [sys.executable, "-m", "motionbench", "run", "--method", "reference", "--method", "raises",
+             "--manifest", str(manifest), "--out", str(tmp_path / "run"), "--device", "cpu", "--no-score",
+             "--executor", "ray", "--ray-address", f"127.0.0.1:{port}"],
+            cwd=REPO, env=env, capture_output=True, text=True, timeout=240)
+        assert result.returncode == 1, result.stderr
+        latest = RunStore(tmp_path / "run").latest_generations()
+        assert {j for j, r in latest.items() if r.status == "ok"} == {"reference/a/0-s0", "reference/a/1-s0", "raises/a/0-s0"}
+        assert latest["raises/a/1-s0"].error.startswith("RuntimeError: deliberate failure")
+        assert latest["reference/broken/0-s0"].error.startswith("VideoError: ")
+    finally:
+        os.killpg(head.pid, signal.SIGTERM)  # the head and every process it started (one process group)
+        try:
+            head.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+        try:
+            os.killpg(head.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        head.wait()
+        shutil.rmtree(temp_dir, ignore_errors=True)
