@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -285,3 +286,29 @@ def test_score_videos_from_another_tool(tmp_path: Path) -> None:
     assert set(scores) == {"theirs/a/1-s3", "theirs/b/0-s0"}
     assert scores["theirs/a/1-s3"] < 5 < scores["theirs/b/0-s0"]
     assert store.latest_generations()["theirs/a/1-s3"].prompt == "a blue car"
+
+
+def test_phase_measurement_sees_a_transient_cpu_peak() -> None:
+    from motionbench.run.measure import CPU_KIND, measure_phase
+
+    with measure_phase("cpu") as m:
+        block = np.ones(200 * 2**20, dtype=np.uint8)  # 200 MiB touched, then freed before the phase ends
+        time.sleep(0.03)
+        del block
+    assert m.memory_kind == CPU_KIND and 180 < m.peak_memory_mb < 260 and m.seconds >= 0.02
+    with measure_phase("cpu") as idle:
+        time.sleep(0.01)
+    assert idle.peak_memory_mb < 20
+
+
+@pytest.mark.gpu
+def test_phase_measurement_on_cuda() -> None:
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("needs a CUDA device")
+    from motionbench.run.measure import CUDA_KIND, measure_phase
+
+    with measure_phase("cuda") as m:
+        x = torch.ones(64 * 2**20, dtype=torch.uint8, device="cuda")
+        del x
+    assert m.memory_kind == CUDA_KIND and 64 <= m.peak_memory_mb < 80

@@ -166,23 +166,20 @@ def failed_record(job: Job, error: str | None, config: dict[str, Any] | None = N
                             method_config=config or {}, error=error)
 
 
-def execute_group(task: GroupTask, method: Method | None = None) -> Iterator[JobOutcome]:
+def execute_group(task: GroupTask, method: Method) -> Iterator[JobOutcome]:
     """Run ``task.jobs``; yields one outcome per job, in order.
 
     Args:
         task: the group and its pending jobs.
-        method: an instance to reuse across groups (the local executor keeps one per method);
-            built from ``task.method`` when omitted.
+        method: the instance of ``task.method`` (the local executor reuses one across groups; the
+            caller closes it).
     """
     jobs = task.jobs
-    config: dict[str, Any] = {}
+    config = config_as_dict(method.config)
     try:
-        if method is None:
-            method = task.method.instantiate(task.settings.device)
-        config = config_as_dict(method.config)
         clip, _ = load_reference_clip(task.group.sample)
         reference = make_reference(task.group.sample, clip)
-    except Exception as exc:  # noqa: BLE001 - bad reference or method that cannot start: the group's jobs fail
+    except Exception as exc:  # noqa: BLE001 - a bad reference fails the group's jobs, not the run
         error = describe_error(exc)
         for job in jobs:
             yield JobOutcome(failed_record(job, error, config))

@@ -46,6 +46,7 @@ class measure_phase:
 
     def __init__(self, device: str) -> None:
         self.cuda = device.startswith("cuda")
+        self.device = device
         self.result = PhaseMeasurement(memory_kind=CUDA_KIND if self.cuda else CPU_KIND)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -55,8 +56,8 @@ class measure_phase:
         if self.cuda:
             import torch
 
-            torch.cuda.synchronize()
-            torch.cuda.reset_peak_memory_stats()
+            torch.cuda.synchronize(self.device)
+            torch.cuda.reset_peak_memory_stats(self.device)
         else:
             import psutil
 
@@ -79,9 +80,9 @@ class measure_phase:
         if self.cuda:
             import torch
 
-            torch.cuda.synchronize()
+            torch.cuda.synchronize(self.device)  # queued kernels belong to this phase's time
             self.result.seconds = time.perf_counter() - self._t0
-            self.result.peak_memory_mb = torch.cuda.max_memory_allocated() / 2**20
+            self.result.peak_memory_mb = torch.cuda.max_memory_allocated(self.device) / 2**20
             return
         self.result.seconds = time.perf_counter() - self._t0
         self._stop.set()

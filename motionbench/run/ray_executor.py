@@ -26,7 +26,15 @@ def _run_group_task(task: GroupTask) -> list[JobOutcome]:
             states_dir.mkdir(parents=True, exist_ok=True)
         except OSError:  # the run directory is not visible from this node
             task = replace(task, states_dir=None)
-    return list(execute_group(task))  # builds the method from task.method on the worker
+    try:
+        method = task.method.instantiate(task.settings.device)
+    except Exception as exc:  # noqa: BLE001 - recorded on each of the group's jobs
+        error = describe_error(exc)
+        return [JobOutcome(failed_record(job, error)) for job in task.jobs]
+    try:
+        return list(execute_group(task, method))
+    finally:
+        method.close()
 
 
 class RayExecutor:
