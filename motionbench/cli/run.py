@@ -111,9 +111,6 @@ class RichProgress:
                                         highlight=False)
         self.progress.update(self.task, advance=1, status=f"[red]{self.failed} failed[/]" if self.failed else "")
 
-    def scoring(self, total: int) -> None:
-        pass
-
     def sample_scored(self, sample: str, videos: int) -> None:
         if self.score_task is None:
             self.progress.start()
@@ -138,9 +135,6 @@ def print_score_summary(summary: Any) -> None:
 def print_run_summary(summary: Any) -> None:
     from rich.table import Table
 
-    counts: dict[str, list[int]] = {}
-    for rec in summary.failed:
-        counts.setdefault(rec.method, [0, 0])[1] += 1
     table = Table(title=f"run {summary.run_dir}", show_edge=False)
     for col in ("planned", "already done", "generated now", "failed now", "time"):
         table.add_column(col, justify="right")

@@ -79,8 +79,6 @@ class ProgressSink:
 
     def job_done(self, record: GenerationRecord) -> None: ...
 
-    def scoring(self, total: int) -> None: ...
-
     def sample_scored(self, sample: str, videos: int) -> None: ...
 
     def stop(self) -> None: ...
@@ -232,7 +230,10 @@ def execute_run(config: RunConfig, *, scorer: Scorer | None = None,
                 summary.scoring_failed = True
         if scorer is not None:
             store.update_run_info({"metric_backends": scorer.backends()})
-            summary.scoring = score_run(store, all_samples, scorer, on_sample=progress.sample_scored)
+            try:
+                summary.scoring = score_run(store, all_samples, scorer, on_sample=progress.sample_scored)
+            finally:
+                progress.stop()
     summary.seconds = time.perf_counter() - t0
     return summary
 
@@ -250,4 +251,7 @@ def rescore_run(run_dir: Path, scorer: Scorer, *, manifest: Path | None = None,
     progress = progress or ProgressSink()
     with store.locked():
         store.update_run_info({"metric_backends": scorer.backends(), "updated": now_iso()})
-        return score_run(store, samples, scorer, on_sample=progress.sample_scored)
+        try:
+            return score_run(store, samples, scorer, on_sample=progress.sample_scored)
+        finally:
+            progress.stop()
