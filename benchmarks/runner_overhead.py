@@ -46,6 +46,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--size", default="128x128")
     parser.add_argument("--frames", type=int, default=17)
+    parser.add_argument("--repeats", type=int, default=5, help="median over this many measurements")
     args = parser.parse_args()
     size = tuple(int(v) for v in args.size.lower().split("x"))
 
@@ -71,33 +72,39 @@ def main() -> None:
             return wall, len(records), wall - fit - generate
 
         timed_run("warmup", 1)  # imports, codec initialisation
-        wall, jobs, small = timed_run("run", args.seeds)
-        _, jobs_big, big = timed_run("run-big", 3 * args.seeds)
-        overhead = (big - small) / (jobs_big - jobs)  # the marginal cost of one more job
-        fixed = small - overhead * jobs  # per run: manifest, run.json (versions, git), lock
-        config = RunConfig(methods=(MethodChoice("static"),), out=tmp_path / "run", manifest=manifest,
+        overheads, fixeds = [], []
+        for rep in range(args.repeats):
+            wall, jobs, small = timed_run(f"run{rep}", args.seeds)
+            _, jobs_big, big = timed_run(f"run-big{rep}", 4 * args.seeds)
+            overheads.append((big - small) / (jobs_big - jobs))  # the marginal cost of one more job
+            fixeds.append(small - overheads[-1] * jobs)  # per run: manifest, run.json (versions, git), lock
+        overhead, fixed = statistics.median(overheads), statistics.median(fixeds)
+        config = RunConfig(methods=(MethodChoice("static"),), out=tmp_path / "run0", manifest=manifest,
                            device="cpu", seeds=tuple(range(args.seeds)))
-        records = RunStore(tmp_path / "run").generation_records()
+        records = RunStore(tmp_path / "run0").generation_records()
 
-        frames = read_video(tmp_path / "run" / records[0].video).frames
+        frames = read_video(tmp_path / "run0" / records[0].video).frames
         writes = []
-        for i in range(5):
+        for i in range(20):
             t = time.perf_counter()
             write_video(tmp_path / f"w{i}.mp4", frames, 8.0)
             writes.append(time.perf_counter() - t)
         write = statistics.median(writes)
 
-        t0 = time.perf_counter()
-        resumed = execute_run(config)
-        resume = (time.perf_counter() - t0) / jobs
-        assert resumed.already_done == jobs and resumed.ok == 0
+        resumes = []
+        for _ in range(args.repeats):
+            t0 = time.perf_counter()
+            resumed = execute_run(config)
+            resumes.append((time.perf_counter() - t0) / jobs)
+            assert resumed.already_done == jobs and resumed.ok == 0
+        resume = statistics.median(resumes)
 
     print(f"jobs: {jobs} ({args.samples} samples x {args.prompts} prompts x {args.seeds} seeds), "
           f"{args.frames} frames of {size[0]}x{size[1]}, local executor, static method")
-    print(f"wall {wall:.2f} s, of which the runner {small:.2f} s; fixed cost per run ~{fixed * 1000:.0f} ms")
-    print(f"runner overhead per job (marginal, {jobs} vs {jobs_big} jobs): {overhead * 1000:.1f} ms "
+    print(f"fixed cost per run ~{fixed * 1000:.0f} ms (median of {args.repeats}; manifest, run.json, lock)")
+    print(f"runner overhead per job (marginal, {jobs} vs {jobs_big} jobs, median of {args.repeats}): {overhead * 1000:.1f} ms "
           f"(of which writing the video ~{write * 1000:.1f} ms, everything else ~{(overhead - write) * 1000:.1f} ms)")
-    print(f"resumed run, per finished job skipped: {resume * 1000:.1f} ms")
+    print(f"resumed run, per finished job skipped (incl. the fixed cost): {resume * 1000:.1f} ms")
 
 
 if __name__ == "__main__":
