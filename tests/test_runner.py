@@ -6,21 +6,19 @@ import json
 import time
 import sys
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
-from runner_support import comparable, moving_texture, use_plugin, write_manifest  # noqa: E402
+from runner_support import PixelDistanceScorer, comparable, moving_texture, use_plugin, write_manifest  # noqa: E402
 
 from motionbench.errors import ConfigError  # noqa: E402
-from motionbench.metrics.api import ScoreValue, ScoringItem  # noqa: E402
 from motionbench.run.execute import MethodChoice  # noqa: E402
 from motionbench.run.plan import Shard, parse_seeds, plan_groups, shard_of  # noqa: E402
 from motionbench.run.runner import RunConfig, execute_run, rescore_run  # noqa: E402
 from motionbench.run.store import RunLockedError, RunStore  # noqa: E402
-from motionbench.video import Clip, read_video, resize_frames, sample_indices  # noqa: E402
+from motionbench.video import read_video  # noqa: E402
 
 use_plugin()
 
@@ -214,29 +212,6 @@ def test_parse_seeds_and_shard() -> None:
     for bad in ("4/4", "1", "-1/2", "a/b"):
         with pytest.raises(ConfigError, match="--shard"):
             Shard.parse(bad)
-
-
-class PixelDistanceScorer:
-    """An honest tiny scorer: mean absolute pixel difference to the (resampled) reference."""
-
-    def __init__(self, backend: str = "pixels:v1") -> None:
-        self.backend = backend
-        self.calls: list[tuple[str, ...]] = []
-
-    def backends(self) -> dict[str, str]:
-        return {"pixel_l1": self.backend}
-
-    def score_sample(self, reference: Clip, items: Sequence[ScoringItem], *, box=None, reference_tracks=None,
-                     cache_dir=None) -> dict[str, list[ScoreValue]]:
-        self.calls.append(tuple(i.job for i in items))
-        out = {}
-        for item in items:
-            ref = reference.frames[sample_indices(reference.num_frames, num_frames=item.clip.num_frames)]
-            ref = resize_frames(ref, item.clip.size).astype(np.float32)
-            value = float(np.abs(item.clip.frames.astype(np.float32) - ref).mean())
-            out[item.job] = [ScoreValue("pixel_l1", "", "ok", value, "1", self.backend, "mean |gen-ref| in 0..255",
-                                        False)]
-        return out
 
 
 def test_scoring_stage_scores_once_per_backend(tmp_path: Path) -> None:
