@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-import time
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -287,3 +287,29 @@ def test_phase_measurement_on_cuda() -> None:
         x = torch.ones(64 * 2**20, dtype=torch.uint8, device="cuda")
         del x
     assert m.memory_kind == CUDA_KIND and 64 <= m.peak_memory_mb < 80
+
+
+def test_a_killed_fit_leaves_nothing_that_counts_as_a_state(tmp_path: Path) -> None:
+    import os
+    import shutil
+    import subprocess
+
+    manifest = write_manifest(tmp_path / "data", {"a": "ok"})
+    cfg = config(manifest, tmp_path / "run", "fitcount")
+    execute_run(cfg)
+    store = RunStore(tmp_path / "run")
+    (state,) = list((store.states_dir / "fitcount").iterdir())
+    # Pretend a fit of the same state was killed mid-save by a process that no longer exists,
+    # and that the finished state was lost: the next run refits and cleans the leftover.
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    leftover = state.with_name(f".{state.name}.{os.uname().nodename}-{dead.pid}.partial")
+    leftover.mkdir()
+    (leftover / "mean.npy").write_bytes(b"half")
+    shutil.rmtree(state)
+    for rec in store.latest_generations().values():
+        (tmp_path / "run" / rec.video).unlink()
+    again = execute_run(cfg)
+    assert again.ok == 2
+    assert not leftover.exists() and (state / ".complete").exists()
+    assert not store.latest_generations()["fitcount/a/0-s0"].fit_cached
