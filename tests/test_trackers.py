@@ -42,13 +42,14 @@ def path(kind: str, t: np.ndarray, amp: float = 10.0) -> np.ndarray:
     return d - d[0]
 
 
-def camera_clip(kind: str, *, seed: int = 0, frames: int = 12, size: int = SIZE, grid: int = 12):
+def camera_clip(kind: str, *, seed: int = 0, frames: int = 12, size: int = SIZE, grid: int = 12, amp: float = 10.0):
     """A pan over a texture: frames uint8 [T, H, W, 3] and exact tracks of a grid."""
     import cv2
 
-    pad = 24
+    pad = 24 + int(amp)
     canvas = texture(seed, size + 2 * pad)
-    d = path(kind, np.arange(frames, dtype=np.float64))
+    # the same path over any number of frames: sampled at evenly spaced times of one motion
+    d = path(kind, np.linspace(0, 11, frames), amp)
     out = []
     for dx, dy in d:
         m = np.float32([[1, 0, dx - pad], [0, 1, dy - pad]])
