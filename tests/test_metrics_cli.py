@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
-import types
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,13 +14,8 @@ from motionbench.metrics.tracks import Tracks, save_tracks
 from motionbench.video import write_video
 from tests.test_trackers import camera_clip
 
-# motionbench.cli imports every command module; the `bench` one is another room's work. Until it
-# lands, register an empty stand-in so this room's commands can be tested through the real app.
-if not (Path(__file__).resolve().parents[1] / "motionbench" / "cli" / "bench.py").exists():
-    sys.modules.setdefault("motionbench.cli.bench", types.ModuleType("motionbench.cli.bench"))
-
-from motionbench.cli import app  # noqa: E402
-from motionbench.errors import WeightsError  # noqa: E402
+from motionbench.cli import app
+from motionbench.errors import WeightsError
 
 runner = CliRunner()
 
@@ -32,7 +24,7 @@ runner = CliRunner()
 def isolated_caches(tmp_path, monkeypatch):
     import huggingface_hub
 
-    monkeypatch.setenv("MOTIONBENCH_HOME", str(tmp_path / "mb"))
+    monkeypatch.setenv("MOTIONBENCH_CACHE", str(tmp_path / "mb"))
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.setenv("COLUMNS", "200")
@@ -147,3 +139,15 @@ def test_main_turns_weights_errors_into_one_line(monkeypatch, capsys):
     assert exc.value.code == 2
     err = capsys.readouterr().err
     assert "could not download" in err and "Traceback" not in err
+
+
+def test_track_file_without_size_takes_the_video_size(videos, tmp_path):
+    """Ground-truth tracks as `motionbench synth` writes them (no size entry) against a video."""
+    _, gt = camera_clip("zigzag", seed=0)
+    path = tmp_path / "ref.tracks.npz"
+    np.savez(path, tracks=gt.tracks, visibility=gt.visibility)
+    res = runner.invoke(app, ["metric", "motion-fidelity", "-r", str(path), "-g", str(videos[1]), "--tracker", "lk",
+                              "--grid", "16", "--json"])
+    assert res.exit_code == 0, res.output
+    rec = _json(res)
+    assert rec["value"] > 0.8 and rec["backend"].startswith("reference=file:ref.tracks.npz;generated=lk:")

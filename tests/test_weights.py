@@ -18,7 +18,7 @@ from motionbench.errors import WeightsError
 def isolated_caches(tmp_path, monkeypatch):
     import huggingface_hub
 
-    monkeypatch.setenv("MOTIONBENCH_HOME", str(tmp_path / "mb"))
+    monkeypatch.setenv("MOTIONBENCH_CACHE", str(tmp_path / "mb"))
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.delenv("MOTIONBENCH_COTRACKER_REPO", raising=False)
