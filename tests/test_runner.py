@@ -313,3 +313,34 @@ def test_a_killed_fit_leaves_nothing_that_counts_as_a_state(tmp_path: Path) -> N
     assert again.ok == 2
     assert not leftover.exists() and (state / ".complete").exists()
     assert not store.latest_generations()["fitcount/a/0-s0"].fit_cached
+
+
+def test_skipped_scores_count_as_done_and_errors_are_retried(tmp_path: Path) -> None:
+    from motionbench.metrics.api import ScoreValue
+
+    class PartlyFailingScorer(PixelDistanceScorer):
+        """pixel_l1 plus a metric skipped for missing weights and one that fails while ``broken``."""
+
+        broken = True
+
+        def backends(self) -> dict[str, str]:
+            return {**super().backends(), "needs_weights": "w:unavailable", "fragile": "f:v1"}
+
+        def score_sample(self, reference, items, **kw):
+            out = super().score_sample(reference, items, **kw)
+            for job in out:
+                out[job].append(ScoreValue("needs_weights", "", "skipped", None, "1", "w:unavailable", "", True,
+                                           "weights missing; run `motionbench download`"))
+                out[job].append(ScoreValue("fragile", "", "error" if self.broken else "ok",
+                                           None if self.broken else 1.0, "1", "f:v1", "", True))
+            return out
+
+    manifest = write_manifest(tmp_path / "data", {"a": "ok"})
+    scorer = PartlyFailingScorer()
+    first = execute_run(config(manifest, tmp_path / "run", "reference"), scorer=scorer)
+    assert first.scoring.values == {"ok": 2, "skipped": 2, "error": 2}
+    scorer.broken = False
+    second = rescore_run(tmp_path / "run", scorer)
+    assert second.jobs_scored == 2 and second.values["ok"] == 4  # the errors were retried
+    third = rescore_run(tmp_path / "run", scorer)
+    assert third.jobs_scored == 0 and third.jobs_already_scored == 2  # a skip is an answer, not a failure
