@@ -347,6 +347,8 @@ def build_leaderboard(stores: Sequence[RunStore], *, by: By = "category", metric
             sources.append(rep.source)
 
     rankable = {"measured", "reported"} if rank_reported else {"measured"}
+    if not any(r.kind == "measured" for r in data):
+        rankable.add("anchor")  # only anchors were run: rank them among themselves rather than not at all
     for group in groups:
         _rank([r for r in rows if r.group == group], columns, rankable)
 
@@ -371,4 +373,6 @@ def build_leaderboard(stores: Sequence[RunStore], *, by: By = "category", metric
         notes.extend(f"note: {w}" for w in store.warnings)
     return Leaderboard(by=by, groups=groups, columns=columns, rows=rows, runs=[_summarise_run(s) for s in stores],
                        seed=seed, n_boot=n_boot, level=level, skips=skips, failures=failures, notes=notes,
-                       reported=sources, rank_reported=rank_reported)
+                       reported=sources,
+                       ranked_kinds=tuple(k for k in ("measured", "anchor", "reported") if k in rankable),
+                       stores=list(stores))

@@ -7,7 +7,7 @@ them, so every output shows the same numbers, the same sample counts and the sam
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 RowKind = Literal["measured", "anchor", "reported"]
 ColumnKind = Literal["quality", "cost"]
@@ -135,7 +135,9 @@ class Leaderboard:
     failures: list[GenerationFailure] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     reported: list[ReportedSource] = field(default_factory=list)
-    rank_reported: bool = False
+    ranked_kinds: tuple[str, ...] = ("measured",)
+    # The runs behind the table, for renderers that show more than numbers (the HTML report's videos).
+    stores: list[Any] = field(default_factory=list, repr=False, compare=False)
 
     def rows_in(self, group: str) -> list[Row]:
         return [r for r in self.rows if r.group == group]
@@ -162,9 +164,14 @@ class Leaderboard:
                      f"seed={self.seed}]; a video's score is averaged over prompts and seeds into its sample "
                      f"first. Overall (mean of categories) resamples samples within each category. "
                      f"n = samples behind a row; a cell with fewer shows (n=k). No interval below 2 samples.")
-        ranked = "measured rows" + (" and reported rows" if self.rank_reported else "")
-        lines.append(f"Ranks and bold: among {ranked} of each group; anchor methods "
-                     f"({', '.join(sorted(ANCHOR_METHODS))}) are shown unranked.")
+        anchors = ", ".join(sorted(ANCHOR_METHODS))
+        if "anchor" in self.ranked_kinds:
+            lines.append(f"Ranks and bold: within each group; only anchor methods ({anchors}) were run, so they "
+                         "are ranked among themselves.")
+        else:
+            ranked = "measured rows" + (" and reported rows" if "reported" in self.ranked_kinds else "")
+            lines.append(f"Ranks and bold: among {ranked} of each group; anchor methods ({anchors}) are shown "
+                         "unranked.")
         for col in self.columns:
             if col.kind == "cost":
                 continue
