@@ -129,14 +129,14 @@ _LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$",
 
 
 def latex_escape(text: str, *, breakable: bool = False) -> str:
-    """Escape LaTeX specials; with ``breakable`` long ids may break after ':', '/', '=' and ','."""
+    """Escape LaTeX specials; with ``breakable`` long ids (backends, paths) may break after : / =."""
     out = []
     for ch in text:
         esc = _LATEX_SPECIAL.get(ch, ch)
         if ord(ch) > 127 and ch not in _LATEX_SPECIAL:
             esc = "?"  # keep pdflatex happy with any stray symbol in a reason string
         out.append(esc)
-        if breakable and ch in ":/=,":
+        if breakable and ch in ":/=":
             out.append(r"\allowbreak{}")
     return "".join(out)
 
