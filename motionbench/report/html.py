@@ -180,6 +180,7 @@ def _samples(lb: Leaderboard, videos: _Videos) -> str:
             for m in methods:
                 entry = jobs[sample][m].get((p, seed))
                 if entry is None:
+                    videos.missing += 1
                     cells.append('<div class="missing">no job for this prompt and seed</div>')
                     continue
                 store, rec = entry
