@@ -65,7 +65,7 @@ def test_sample_counts_and_skipped_scores_are_carried_not_averaged(small: Leader
     [note] = small.skips
     assert (note.row, note.column, note.status, note.count) == ("ditflow", "motion_fidelity/dmt", "skipped", 2)
     footer = "\n".join(small.footer_lines())
-    assert "no reference tracks" in footer and "2 skipped" in footer
+    assert "2 skipped in motion_fidelity/dmt (ditflow 2): no reference tracks" in footer
 
 
 def test_last_record_of_a_key_wins(small: Leaderboard) -> None:
@@ -258,7 +258,7 @@ def test_failed_generations_and_failed_scores_are_reported(tmp_path: Path) -> No
     assert (c.value, c.n, c.skipped) == (pytest.approx(0.6), 2, 1)
     footer = "\n".join(lb.footer_lines())
     assert "Failed generations (no video, no scores): 1" in footer and "CUDA out of memory" in footer
-    assert "1 error: ValueError: no tracks" in footer
+    assert "1 error in motion_fidelity/dmt (fym 1): ValueError: no tracks" in footer
 
 
 def test_a_row_missing_a_category_gets_no_mean_of_categories(tmp_path: Path) -> None:

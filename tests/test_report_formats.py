@@ -126,7 +126,7 @@ def test_cli_terminal_table_shows_cells_and_footer() -> None:
     assert "0.857 [0.770, 0.945]" in proc.stdout and "0.720 [0.710, 0.730]" in proc.stdout
     assert "ditflow │ 3 │" in proc.stdout  # n of the row: the samples behind its only metric
     assert "Text sim." not in proc.stdout  # filtered out by --metric
-    assert "2 skipped: no reference tracks" in proc.stdout
+    assert "2 skipped in motion_fidelity/dmt (ditflow 2): no reference tracks" in proc.stdout
 
 
 def test_cli_refuses_mixed_backends_with_a_clear_message() -> None:

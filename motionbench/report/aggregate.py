@@ -70,6 +70,7 @@ class _RowData:
     comparability: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
     costs: dict[str, _SampleCosts] = field(default_factory=dict)
     failures: Counter = field(default_factory=Counter)
+    memory_kinds: set[str] = field(default_factory=set)
 
 
 def _order_categories(categories: Iterable[str]) -> list[str]:
@@ -94,16 +95,25 @@ def _summarise_run(store: RunStore) -> RunSummary:
             for k in ("commit", "hash", "sha", "name"):
                 if k in value:
                     extra = " (dirty)" if value.get("dirty") else ""
-                    return f"{value[k]}{extra}"
+                    ident = str(value[k])
+                    return f"{ident[:12] if len(ident) == 40 else ident}{extra}"
             return ", ".join(f"{k} {v}" for k, v in value.items() if not isinstance(v, (dict, list)))
         return str(value)
 
+    device = info.get("device")
+    if isinstance(device, dict):
+        if device.get("gpu"):
+            count = device.get("gpu_count")
+            device = f"{device['gpu']}" + (f" (x{count} visible)" if count and count > 1 else "")
+        else:
+            cores = f", {device['cpu_count']} cores" if device.get("cpu_count") else ""
+            device = f"{device.get('requested', 'cpu')} ({device.get('cpu', '?')}{cores})"
     versions = info.get("versions")
     if isinstance(versions, dict):
         versions = ", ".join(f"{k} {v}" for k, v in versions.items() if k in ("motionbench", "torch", "diffusers",
                                                                             "open_clip", "cuda"))
     return RunSummary(name=store.name, path=str(store.path), created=text(info.get("created")),
-                      git=text(info.get("git")), device=text(info.get("device")), versions=text(versions))
+                      git=text(info.get("git")), device=text(device), versions=text(versions))
 
 
 def _collect(stores: Sequence[RunStore]) -> list[_RowData]:
@@ -139,6 +149,9 @@ def _collect(stores: Sequence[RunStore]) -> list[_RowData]:
                 sc.fit_unmeasured = True
             peaks = [p for p in (g.fit_peak_memory_mb, g.generate_peak_memory_mb) if p is not None]
             sc.peak_mb.extend(float(p) for p in peaks)
+            kind = getattr(g, "memory_kind", None)  # newer records name what the peak measures
+            if peaks and kind:
+                row.memory_kinds.add(str(kind))
             if g.status == "ok":
                 if g.generate_seconds is not None:
                     sc.generate.append(float(g.generate_seconds))
@@ -365,6 +378,13 @@ def build_leaderboard(stores: Sequence[RunStore], *, by: By = "category", metric
         if unmeasured:
             notes.append(f"{rd.label}: tuning time not measured for {len(unmeasured)} sample(s) "
                          f"({', '.join(sorted(unmeasured))}): the fitted state came from the cache.")
+    kinds = {rd.label: sorted(rd.memory_kinds) for rd in data if rd.memory_kinds}
+    all_kinds = sorted({k for ks in kinds.values() for k in ks})
+    if len(all_kinds) == 1:
+        notes.append(f"Peak memory measured as {all_kinds[0]}.")
+    elif all_kinds:
+        detail = "; ".join(f"{label}: {', '.join(ks)}" for label, ks in kinds.items())
+        notes.append(f"Peak memory is measured differently across rows ({detail}): compare only equal kinds.")
     for r in rows:
         for cid, cell in r.cells.items():
             if r.group == OVERALL_CATEGORIES and cell.value is None and cell.note and cell.note.startswith("no scores in"):

@@ -172,25 +172,38 @@ class Leaderboard:
             ranked = "measured rows" + (" and reported rows" if "reported" in self.ranked_kinds else "")
             lines.append(f"Ranks and bold: among {ranked} of each group; anchor methods ({anchors}) are shown "
                          "unranked.")
+        # Columns that share direction, version, convention and backend (variants of one metric
+        # usually do) are described once.
+        described: dict[tuple, list[Column]] = {}
         for col in self.columns:
-            if col.kind == "cost":
-                continue
-            direction = "higher is better" if col.higher_is_better else "lower is better"
-            backends = "; ".join(col.backends) if col.backends else "none (no ok scores)"
-            versions = ", ".join(col.versions) or "?"
-            conv = " | ".join(col.conventions) or "not recorded"
-            lines.append(f"{col.label} = {col.id} ({direction}, version {versions}): {conv}. Backend: {backends}.")
+            if col.kind == "quality":
+                key = (col.higher_is_better, col.versions, col.conventions, col.backends)
+                described.setdefault(key, []).append(col)
+        for (hib, versions, conventions, backends), cols in described.items():
+            direction = "higher is better" if hib else "lower is better"
+            conv = " | ".join(c.rstrip(". ") for c in conventions) or "not recorded"
+            names = ", ".join(f"{c.label} = {c.id}" for c in cols)
+            lines.append(f"{names} ({direction}, version {', '.join(versions) or '?'}): {conv}. "
+                         f"Backend: {'; '.join(backends) if backends else 'none (no ok scores)'}.")
         lines.append(f"Tuning (s) = {TUNING}: per-reference fit seconds, counted once per (method, sample); "
                      f"Gen. = {GENERATE}: seconds per generated video; Peak mem. = {PEAK_MEMORY}: the largest "
-                     f"peak accelerator memory of any fit or generate call (GiB).")
+                     f"peak memory of any fit or generate call (GiB).")
         if self.has_mixed:
             lines.append(f"{MARK_MIXED} scored with a backend other than the column's first backend: "
                          "not comparable with unmarked cells (shown because allow_mixed was set).")
         total_skipped = sum(s.count for s in self.skips)
         if total_skipped:
             lines.append(f"Skipped or failed scores (not averaged, not counted as 0): {total_skipped}.")
+            by_reason: dict[tuple[str, str], list[SkipNote]] = {}
             for s in self.skips:
-                lines.append(f"  {s.row} / {s.column}: {s.count} {s.status}: {s.reason}")
+                by_reason.setdefault((s.status, s.reason), []).append(s)
+            for (status, reason), notes in by_reason.items():
+                columns = ", ".join(dict.fromkeys(n.column for n in notes))
+                per_row: dict[str, int] = {}
+                for n in notes:
+                    per_row[n.row] = per_row.get(n.row, 0) + n.count
+                rows = ", ".join(f"{r} {c}" for r, c in per_row.items())
+                lines.append(f"  {sum(n.count for n in notes)} {status} in {columns} ({rows}): {reason}")
         else:
             lines.append("Skipped or failed scores: none.")
         if self.failures:
