@@ -249,3 +249,24 @@ def test_report_videos_load_and_play_in_headless_chromium(report: tuple[Path, An
         x, y, w, h = (int(round(c)) for c in v["rect"])
         region = image[y + 2:y + h - 2, x + 2:x + w - 2]
         assert region.size and region.std() > 15, f"{v['title']}: its box in the screenshot is flat"
+
+
+def test_cli_writes_the_html_report_beside_any_format(report: tuple[Path, Any]) -> None:
+    import sys
+
+    path, _ = report
+    run = path.parent / "small"
+    repo = Path(__file__).resolve().parents[1]
+    out = path.parent / "cli_report.html"
+    proc = subprocess.run([sys.executable, "-m", "motionbench", "report", str(run), "--by", "overall",
+                           "--html", str(out), "--video-width", "128"],
+                          cwd=repo, env={**os.environ, "PYTHONPATH": str(repo), "COLUMNS": "200"},
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "overall (mean of categories)" in proc.stdout  # the terminal table is still printed
+    assert re.search(rf"HTML report: {re.escape(str(out))} \(0\.\d\d MiB, 19 videos, 3 missing\)", proc.stderr)
+    assert out.read_text(encoding="utf-8").count("<video ") == 19
+    default = subprocess.run([sys.executable, "-m", "motionbench", "report", str(run), "--format", "html"],
+                             cwd=repo, env={**os.environ, "PYTHONPATH": str(repo)}, capture_output=True, text=True,
+                             timeout=300)
+    assert default.returncode == 0 and (run / "report.html").exists(), default.stderr

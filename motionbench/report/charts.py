@@ -84,22 +84,25 @@ def fidelity_vs_tuning_svg(lb: Leaderboard, fidelity: Column) -> str | None:
     if not points:
         return None
     colours = method_colours(lb)
-    fig = Figure(figsize=(5.0, 3.2))
+    fig = Figure(figsize=(6.0, 3.6))
     ax = fig.add_subplot()
     xs = [t.value for _, _, t in points]
-    for row, f, t in points:
+    # Neighbouring labels alternate above and below their points so that close points stay legible.
+    order = sorted(range(len(points)), key=lambda i: (points[i][1].value, points[i][2].value))
+    offsets = {i: (4, 4) if k % 2 == 0 else (4, -9) for k, i in enumerate(order)}
+    for i, (row, f, t) in enumerate(points):
         if row.kind == "reported":
             ax.scatter([t.value], [f.value], s=28, facecolors="none", edgecolors="#777777", linewidths=1.0,
                        zorder=3)
-            ax.annotate(f"{row.label} (reported)", (t.value, f.value), fontsize=6, color="#777777",
-                        xytext=(4, -8), textcoords="offset points")
+            ax.annotate(f"{row.label} (rep.)", (t.value, f.value), fontsize=6, color="#777777",
+                        xytext=offsets[i], textcoords="offset points")
             continue
         yerr = None
         if f.lo is not None and f.hi is not None:
             yerr = [[f.value - f.lo], [f.hi - f.value]]
         ax.errorbar([t.value], [f.value], yerr=yerr, fmt="o", color=colours.get(row.label, "#000000"),
                     markersize=5, capsize=2, elinewidth=0.8, zorder=4)
-        ax.annotate(row.label, (t.value, f.value), fontsize=7, xytext=(4, 4), textcoords="offset points")
+        ax.annotate(row.label, (t.value, f.value), fontsize=7, xytext=offsets[i], textcoords="offset points")
     # Tuning spans 0 s (training-free) to hours: symlog keeps both ends readable.
     pos = [x for x in xs if x > 0]
     if pos and (max(pos) / min(pos) > 20 or len(pos) < len(xs)):
