@@ -250,6 +250,15 @@ def test_anchor_methods_are_shown_unranked(tmp_path: Path) -> None:
     assert any("only anchor methods" in line for line in only_anchors.footer_lines())
 
 
+def test_cells_that_print_the_same_share_their_rank(tmp_path: Path) -> None:
+    run = write_store(tmp_path / "r", [("fym", "a", "camera", 0, 0.8001), ("ditflow", "a", "camera", 0, 0.8004),
+                                       ("motiondirector", "a", "camera", 0, 0.7)])
+    lb = build([run])
+    assert cell(lb, "camera", "fym", "motion_fidelity/dmt").best  # 0.800 either way
+    assert cell(lb, "camera", "ditflow", "motion_fidelity/dmt").best
+    assert cell(lb, "camera", "motiondirector", "motion_fidelity/dmt").rank == 3
+
+
 def test_failed_generations_and_failed_scores_are_reported(tmp_path: Path) -> None:
     run = write_store(tmp_path / "r", [("fym", "a", "camera", 0, 0.5), ("fym", "a", "camera", 1, "genfail"),
                                        ("fym", "b", "camera", 0, None), ("fym", "b", "camera", 1, 0.7)])

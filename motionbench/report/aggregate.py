@@ -201,12 +201,18 @@ def _build_quality_column(metric: str, variant: str, stores: Sequence[RunStore],
                                      f"(`motionbench score`), report them separately, or pass --allow-mixed "
                                      "to show them together with the odd cells marked")
         mixed_rows = {r.label for r in rows if set(r.comparability[cid]) - {main}}
+    if not keys:
+        # Every score was skipped: describe the metric from the skipped records, with no backend.
+        skipped = [r for s in stores for r in s.scores.values() if (r.metric, r.variant) == (metric, variant)]
+        versions = tuple(dict.fromkeys(r.version for r in skipped if r.version))
+        conventions = tuple(dict.fromkeys(r.convention for r in skipped if r.convention))
+    else:
+        versions = tuple(dict.fromkeys(k[1] for k in keys))
+        conventions = tuple(dict.fromkeys(k[2] for k in keys))
     label = METRIC_LABELS.get(metric, metric) + (f" ({variant})" if variant else "")
     col = Column(id=cid, metric=metric, variant=variant, kind="quality", higher_is_better=hib.pop() if hib else True,
                  label=label, decimals=3,
-                 backends=tuple(dict.fromkeys(k[0] for k in keys)),
-                 versions=tuple(dict.fromkeys(k[1] for k in keys)),
-                 conventions=tuple(dict.fromkeys(k[2] for k in keys)))
+                 backends=tuple(dict.fromkeys(k[0] for k in keys)), versions=versions, conventions=conventions)
     return col, mixed_rows
 
 
@@ -287,9 +293,11 @@ def _rank(rows: Sequence[Row], columns: Sequence[Column], rankable: set[str]) ->
     for col in columns:
         cands = [r.cells[col.id] for r in rows if r.kind in rankable and r.cells.get(col.id)
                  and r.cells[col.id].value is not None]
+        # Ties are judged at the printed precision: two cells that read the same share their rank.
+        shown = {id(c): round(c.value, col.decimals) for c in cands}  # type: ignore[arg-type]
         for cell in cands:
-            v = cell.value
-            better = sum(1 for o in cands if (o.value > v if col.higher_is_better else o.value < v))  # type: ignore[operator]
+            v = shown[id(cell)]
+            better = sum(1 for o in cands if (shown[id(o)] > v if col.higher_is_better else shown[id(o)] < v))
             cell.rank = better + 1
             cell.best = cell.rank == 1
 

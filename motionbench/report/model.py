@@ -184,7 +184,7 @@ class Leaderboard:
             conv = " | ".join(c.rstrip(". ") for c in conventions) or "not recorded"
             names = ", ".join(f"{c.label} = {c.id}" for c in cols)
             lines.append(f"{names} ({direction}, version {', '.join(versions) or '?'}): {conv}. "
-                         f"Backend: {'; '.join(backends) if backends else 'none (no ok scores)'}.")
+                         f"Backend: {'; '.join(backends) if backends else 'none (every score was skipped)'}.")
         lines.append(f"Tuning (s) = {TUNING}: per-reference fit seconds, counted once per (method, sample); "
                      f"Gen. = {GENERATE}: seconds per generated video; Peak mem. = {PEAK_MEMORY}: the largest "
                      f"peak memory of any fit or generate call (GiB).")
