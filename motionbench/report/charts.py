@@ -106,7 +106,8 @@ def fidelity_vs_tuning_svg(lb: Leaderboard, fidelity: Column) -> str | None:
     # Tuning spans 0 s (training-free) to hours: symlog keeps both ends readable.
     pos = [x for x in xs if x > 0]
     if pos and (max(pos) / min(pos) > 20 or len(pos) < len(xs)):
-        ax.set_xscale("symlog", linthresh=10 ** math.floor(math.log10(min(pos))))
+        # Sub-second fits (training-free methods, anchors) sit in the linear part near 0.
+        ax.set_xscale("symlog", linthresh=max(1.0, 10 ** math.floor(math.log10(min(pos)))))
     ax.set_xlabel("tuning time per reference (s)", fontsize=8)
     ax.set_ylabel(f"{fidelity.label} {fidelity.arrow}", fontsize=8)
     ax.set_title(f"{fidelity.id} (overall, mean of categories) vs tuning time", fontsize=9)
