@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from motionbench.report import MixedBackendsError, ReportError, build, leaderboard
+from motionbench.report import MixedBackendsError, ReportError, build, leaderboard, sample_scores
 from motionbench.report.bootstrap import bootstrap_mean, bootstrap_mean_of_groups, cell_rng
 from motionbench.report.model import OVERALL_CATEGORIES, OVERALL_SAMPLES, Leaderboard
 from motionbench.run.records import GenerationRecord, ScoreRecord, job_id, to_json_line
@@ -307,3 +307,13 @@ def test_dataframe_for_notebooks() -> None:
     assert paper["generate_s.note"] == "not reported"
     assert any("percentile-bootstrap" in line for line in df.attrs["footer"])
     assert df.attrs["columns"]["tuning_s"]["higher_is_better"] is False
+
+
+def test_per_sample_means_for_paired_analyses() -> None:
+    df = sample_scores(SMALL)
+    mf = df[df.column == "motion_fidelity/dmt"].set_index(["method", "sample"])
+    assert mf.loc[("fym", "cam-pan"), "value"] == pytest.approx(0.92)
+    assert mf.loc[("ditflow", "obj-dog"), "value"] == pytest.approx(0.77)
+    skipped = mf.loc[("ditflow", "cam-pan")]
+    assert math.isnan(skipped["value"]) and (skipped["videos"], skipped["skipped"]) == (0, 2)
+    assert len(df) == 2 * 2 * 4  # methods x columns x samples

@@ -5,6 +5,7 @@ For notebooks::
     from motionbench.report import leaderboard
     df = leaderboard(["results/my-run"], by="overall")        # a pandas DataFrame
     df.attrs["footer"]                                        # conventions, backends, skipped scores
+    per_sample = sample_scores(["results/my-run"])            # one mean per (method, sample, metric)
 
 The command line is ``motionbench report RUN [RUN ...]`` (see ``motionbench report --help``).
 Modules: :mod:`~motionbench.report.store` reads runs, :mod:`~motionbench.report.aggregate` builds the
@@ -25,7 +26,7 @@ from motionbench.report.store import MixedBackendsError, ReportError, RunStore
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["Leaderboard", "MixedBackendsError", "ReportError", "build", "leaderboard"]
+__all__ = ["Leaderboard", "MixedBackendsError", "ReportError", "build", "leaderboard", "sample_scores"]
 
 
 def build(runs: Sequence[str | Path | RunStore], *, by: str = "category", metrics: Sequence[str] | None = None,
@@ -77,3 +78,17 @@ def leaderboard(runs: Sequence[str | Path | RunStore] | str | Path, by: str = "c
         runs = [runs]
     return to_dataframe(build(runs, by=by, metrics=metrics, allow_mixed=allow_mixed, with_reported=with_reported,
                               rank_reported=rank_reported, seed=seed, n_boot=n_boot, results_dir=results_dir))
+
+
+def sample_scores(runs: Sequence[str | Path | RunStore] | str | Path, metrics: Sequence[str] | None = None, *,
+                  allow_mixed: bool = False, results_dir: str | Path = "results") -> "pd.DataFrame":
+    """Each sample's mean over its prompts and seeds, per run, method and metric column.
+
+    The units the leaderboard's intervals resample: use them for paired comparisons between
+    methods on the same samples. ``value`` is NaN where every score of the sample was skipped.
+    """
+    from motionbench.report.frame import samples_dataframe
+
+    if isinstance(runs, (str, Path)):
+        runs = [runs]
+    return samples_dataframe(build(runs, metrics=metrics, allow_mixed=allow_mixed, results_dir=results_dir))

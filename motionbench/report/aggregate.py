@@ -20,7 +20,7 @@ import numpy as np
 from motionbench.report.bootstrap import bootstrap_mean, bootstrap_mean_of_groups, cell_rng
 from motionbench.report.model import (ANCHOR_METHODS, GENERATE, OVERALL_CATEGORIES, OVERALL_SAMPLES,
                                       PEAK_MEMORY, TUNING, Cell, Column, GenerationFailure, Leaderboard,
-                                      ReportedSource, Row, RowKind, RunSummary, SkipNote)
+                                      ReportedSource, Row, RowKind, RunSummary, SampleScore, SkipNote)
 from motionbench.report.reported import ReportedRow
 from motionbench.report.store import MixedBackendsError, ReportError, RunStore
 
@@ -65,8 +65,8 @@ class _RowData:
     kind: RowKind
     # column -> sample -> (category, ok values)
     values: dict[str, dict[str, tuple[str, list[float]]]] = field(default_factory=lambda: defaultdict(dict))
-    # column -> [(category, status, reason)]
-    skips: dict[str, list[tuple[str, str, str]]] = field(default_factory=lambda: defaultdict(list))
+    # column -> [(category, sample, status, reason)]
+    skips: dict[str, list[tuple[str, str, str, str]]] = field(default_factory=lambda: defaultdict(list))
     comparability: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
     costs: dict[str, _SampleCosts] = field(default_factory=dict)
     failures: Counter = field(default_factory=Counter)
@@ -138,7 +138,7 @@ def _collect(stores: Sequence[RunStore]) -> list[_RowData]:
             else:
                 status = rec.status if rec.status != "ok" else "error"
                 reason = rec.reason or ("value is NaN or missing" if rec.status == "ok" else "no reason recorded")
-                row.skips[col].append((rec.category, status, reason))
+                row.skips[col].append((rec.category, rec.sample, status, reason))
         for g in store.generations.values():
             row = rows[(store.name, g.method)]
             sc = row.costs.setdefault(g.sample, _SampleCosts(category=g.category))
@@ -232,7 +232,7 @@ def _quality_cell(row: _RowData, col: str, group: str, categories: Sequence[str]
         skipped = len(skips)
     else:
         in_scope = {s: cv for s, cv in per_sample.items() if cv[0] == group}
-        skipped = sum(1 for c, _, _ in skips if c == group)
+        skipped = sum(1 for c, _, _, _ in skips if c == group)
     cell = Cell(n=len(in_scope), videos=sum(videos[s] for s in in_scope), skipped=skipped)
     if not in_scope:
         cell.note = f"all {skipped} scores skipped or failed" if skipped else "no scores"
@@ -300,6 +300,22 @@ def _rank(rows: Sequence[Row], columns: Sequence[Column], rankable: set[str]) ->
             better = sum(1 for o in cands if (shown[id(o)] > v if col.higher_is_better else shown[id(o)] < v))
             cell.rank = better + 1
             cell.best = cell.rank == 1
+
+
+def _sample_scores(data: Sequence[_RowData], columns: Sequence[Column]) -> list[SampleScore]:
+    out: list[SampleScore] = []
+    for rd in data:
+        for col in columns:
+            values = rd.values.get(col.id, {})
+            skipped = Counter((cat, sample) for cat, sample, _, _ in rd.skips.get(col.id, []))
+            samples = {s: cv[0] for s, cv in values.items()} | {s: cat for cat, s in skipped}
+            for sample in sorted(samples):
+                vals = values.get(sample, (samples[sample], []))[1]
+                out.append(SampleScore(row=rd.label, run=rd.run, method=rd.method, sample=sample,
+                                       category=samples[sample], column=col.id,
+                                       value=float(np.mean(vals)) if vals else None, videos=len(vals),
+                                       skipped=skipped[(samples[sample], sample)]))
+    return out
 
 
 def build_leaderboard(stores: Sequence[RunStore], *, by: By = "category", metrics: Sequence[str] | None = None,
@@ -377,7 +393,7 @@ def build_leaderboard(stores: Sequence[RunStore], *, by: By = "category", metric
     failures: list[GenerationFailure] = []
     for rd in data:
         for col in columns:
-            counted = Counter((status, reason) for _, status, reason in rd.skips.get(col.id, []))
+            counted = Counter((status, reason) for _, _, status, reason in rd.skips.get(col.id, []))
             for (status, reason), count in sorted(counted.items()):
                 skips.append(SkipNote(row=rd.label, column=col.id, status=status, reason=reason, count=count))
         for reason, count in sorted(rd.failures.items()):
@@ -401,6 +417,7 @@ def build_leaderboard(stores: Sequence[RunStore], *, by: By = "category", metric
         notes.extend(f"note: {w}" for w in store.warnings)
     return Leaderboard(by=by, groups=groups, columns=columns, rows=rows, runs=[_summarise_run(s) for s in stores],
                        seed=seed, n_boot=n_boot, level=level, skips=skips, failures=failures, notes=notes,
+                       samples=_sample_scores(data, [c for c in columns if c.kind == "quality"]),
                        reported=sources,
                        ranked_kinds=tuple(k for k in ("measured", "anchor", "reported") if k in rankable),
                        stores=list(stores))

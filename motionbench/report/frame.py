@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import TYPE_CHECKING
 
 from motionbench.report.model import Leaderboard
@@ -41,4 +42,14 @@ def to_dataframe(lb: Leaderboard) -> "pd.DataFrame":
     df.attrs["footer"] = lb.footer_lines()
     df.attrs["columns"] = {c.id: {"higher_is_better": c.higher_is_better, "backends": list(c.backends),
                                   "conventions": list(c.conventions), "label": c.label} for c in lb.columns}
+    return df
+
+
+def samples_dataframe(lb: Leaderboard) -> "pd.DataFrame":
+    """Per-sample means (one row per run, method, sample and metric column), for paired comparisons."""
+    import pandas as pd
+
+    columns = ["row", "run", "method", "sample", "category", "column", "value", "videos", "skipped"]
+    df = pd.DataFrame([asdict(s) for s in lb.samples], columns=columns)
+    df["value"] = pd.to_numeric(df["value"], errors="coerce")
     return df

@@ -95,6 +95,21 @@ class SkipNote:
 
 
 @dataclass(frozen=True)
+class SampleScore:
+    """One sample's mean over its prompts and seeds: the unit every interval resamples."""
+
+    row: str
+    run: str
+    method: str
+    sample: str
+    category: str
+    column: str
+    value: float | None  # None when every score of the sample was skipped or failed
+    videos: int
+    skipped: int
+
+
+@dataclass(frozen=True)
 class GenerationFailure:
     row: str
     reason: str
@@ -135,6 +150,7 @@ class Leaderboard:
     failures: list[GenerationFailure] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     reported: list[ReportedSource] = field(default_factory=list)
+    samples: list[SampleScore] = field(default_factory=list)  # per-sample means, for paired analyses
     ranked_kinds: tuple[str, ...] = ("measured",)
     # The runs behind the table, for renderers that show more than numbers (the HTML report's videos).
     stores: list[Any] = field(default_factory=list, repr=False, compare=False)

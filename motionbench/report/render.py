@@ -207,6 +207,9 @@ def to_json_data(lb: Leaderboard) -> dict[str, Any]:
                  for r in lb.rows],
         "skipped": [{"row": s.row, "column": s.column, "status": s.status, "reason": s.reason, "count": s.count}
                     for s in lb.skips],
+        "samples": [{"row": x.row, "run": x.run, "method": x.method, "sample": x.sample, "category": x.category,
+                     "column": x.column, "value": clean(x.value), "videos": x.videos, "skipped": x.skipped}
+                    for x in lb.samples],
         "failed_generations": [{"row": f.row, "reason": f.reason, "count": f.count} for f in lb.failures],
         "reported_sources": [{"title": s.title, "citation": s.citation, "url": s.url, "note": s.note}
                              for s in lb.reported],
