@@ -68,7 +68,7 @@ def test_latex_escapes_specials() -> None:
 @pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex not installed (apt-get install texlive-latex-recommended)")
 def test_latex_compiles_in_a_paper(tmp_path: Path) -> None:
     table = to_latex(build([SMALL, OTHER], by="category", allow_mixed=True, with_reported=True))
-    doc = ("\\documentclass{article}\n\\usepackage[T1]{fontenc}\n\\usepackage{booktabs}\n"
+    doc = ("\\documentclass{article}\n\\usepackage[T1]{fontenc}\n\\usepackage{booktabs}\n\\usepackage{graphicx}\n"
            "\\begin{document}\n" + table + "\\end{document}\n")
     (tmp_path / "paper.tex").write_text(doc, encoding="utf-8")
     proc = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "paper.tex"], cwd=tmp_path,
@@ -76,6 +76,7 @@ def test_latex_compiles_in_a_paper(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert (tmp_path / "paper.pdf").stat().st_size > 1000
     assert "Undefined control sequence" not in proc.stdout
+    assert "Overfull \\hbox" not in proc.stdout, "the table is wider than the page"
 
 
 def test_csv_reads_back_with_pandas() -> None:

@@ -142,15 +142,19 @@ def latex_escape(text: str, *, breakable: bool = False) -> str:
 
 
 def to_latex(lb: Leaderboard, *, caption: str = "MotionBench leaderboard.", label: str = "tab:motionbench") -> str:
-    """A ``table`` float with a booktabs tabular; paste it into a paper with ``\\usepackage{booktabs}``."""
+    """A ``table*`` float with a booktabs tabular scaled to the text width, notes under it.
+
+    Paste it into a paper that loads ``booktabs`` and ``graphicx``.
+    """
     ncols = 2 + len(lb.columns)
     spec = "lr" + "".join("c" if c.kind == "quality" else "r" for c in lb.columns)
     lines = [
-        "% MotionBench leaderboard (motionbench report --format latex). Needs \\usepackage{booktabs}.",
+        "% MotionBench leaderboard (motionbench report --format latex).",
+        "% Needs \\usepackage{booktabs} and \\usepackage{graphicx} (the table is scaled to the text width).",
         "\\begin{table*}[t]",
         "\\centering",
-        "\\scriptsize",
         "\\setlength{\\tabcolsep}{4pt}",
+        "\\resizebox{\\linewidth}{!}{%",
         f"\\begin{{tabular}}{{{spec}}}",
         "\\toprule",
         "Method & $n$ & " + " & ".join(latex_escape(header(c)) for c in lb.columns) + " \\\\",
@@ -174,7 +178,7 @@ def to_latex(lb: Leaderboard, *, caption: str = "MotionBench leaderboard.", labe
                     s += f"{{\\tiny\\,{latex_escape(t.suffix)}}}"
                 cells.append(s)
             lines.append(f"{latex_escape(row_label(row))} & {latex_escape(row_n(row))} & " + " & ".join(cells) + " \\\\")
-    lines += ["\\bottomrule", "\\end{tabular}",
+    lines += ["\\bottomrule", "\\end{tabular}}",
               "\\par\\smallskip",
               "\\parbox{\\linewidth}{\\tiny\\raggedright"]
     notes = lb.footer_lines()
