@@ -286,6 +286,7 @@ def test_a_row_missing_a_category_gets_no_mean_of_categories(tmp_path: Path) -> 
 def test_clear_errors_for_unknown_runs_metrics_and_options(tmp_path: Path) -> None:
     with pytest.raises(ReportError, match=r"run 'nope' not found.*runs in .*: other_clip, small"):
         build(["nope"], results_dir=STORE)
+    assert build(["small"], results_dir=STORE).runs[0].path == str(STORE / "small")  # a name under results_dir
     with pytest.raises(ReportError, match=r"metric 'fvd' has no scores.*available: clip_text, motion_fidelity/dmt"):
         build([SMALL], metrics=["fvd"])
     with pytest.raises(ReportError, match="by='sample'"):

@@ -265,7 +265,9 @@ def test_cli_writes_the_html_report_beside_any_format(report: tuple[Path, Any]) 
     assert proc.returncode == 0, proc.stderr
     assert "overall (mean of categories)" in proc.stdout  # the terminal table is still printed
     assert re.search(rf"HTML report: {re.escape(str(out))} \(0\.\d\d MiB, 19 videos, 3 missing\)", proc.stderr)
-    assert out.read_text(encoding="utf-8").count("<video ") == 19
+    html_text = out.read_text(encoding="utf-8")
+    assert html_text.count("<video ") == 19
+    assert "<h3>camera</h3>" in html_text  # the HTML report keeps categories whatever --by says
     default = subprocess.run([sys.executable, "-m", "motionbench", "report", str(run), "--format", "html"],
                              cwd=repo, env={**os.environ, "PYTHONPATH": str(repo)}, capture_output=True, text=True,
                              timeout=300)

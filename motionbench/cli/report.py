@@ -65,6 +65,10 @@ def report_command(
                 typer.echo(text, nl=False)
             else:
                 _write(out, text)
+    if html_targets and by != "category":
+        # The HTML report always shows categories: its charts compare methods per category.
+        lb = build(runs, by="category", metrics=metric or None, allow_mixed=allow_mixed, with_reported=with_reported,
+                   rank_reported=rank_reported, seed=seed, n_boot=n_boot, results_dir=results_dir)
     for target in html_targets:
         from motionbench.report.html import write_html_report
 
