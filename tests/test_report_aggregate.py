@@ -318,3 +318,15 @@ def test_per_sample_means_for_paired_analyses() -> None:
     skipped = mf.loc[("ditflow", "cam-pan")]
     assert math.isnan(skipped["value"]) and (skipped["videos"], skipped["skipped"]) == (0, 2)
     assert len(df) == 2 * 2 * 4  # methods x columns x samples
+
+
+def test_a_nan_value_is_counted_as_failed_never_averaged(tmp_path: Path) -> None:
+    run = write_store(tmp_path / "r", [("fym", "a", "camera", 0, 0.5), ("fym", "a", "camera", 1, 0.7)])
+    lines = (run / "scores.jsonl").read_text().splitlines()
+    bad = json.loads(lines[1])
+    bad["value"] = float("nan")  # what a buggy metric might write; json.dumps writes NaN
+    (run / "scores.jsonl").write_text(lines[0] + "\n" + json.dumps(bad) + "\n")
+    lb = build([run])
+    c = cell(lb, "camera", "fym", "motion_fidelity/dmt")
+    assert (c.value, c.videos, c.skipped) == (pytest.approx(0.5), 1, 1)
+    assert any("1 error in motion_fidelity/dmt (fym 1): value is NaN or missing" in line for line in lb.footer_lines())
