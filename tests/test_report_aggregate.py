@@ -330,3 +330,22 @@ def test_a_nan_value_is_counted_as_failed_never_averaged(tmp_path: Path) -> None
     c = cell(lb, "camera", "fym", "motion_fidelity/dmt")
     assert (c.value, c.videos, c.skipped) == (pytest.approx(0.5), 1, 1)
     assert any("1 error in motion_fidelity/dmt (fym 1): value is NaN or missing" in line for line in lb.footer_lines())
+
+
+def test_published_numbers_need_a_citation_and_numbers(tmp_path: Path) -> None:
+    from motionbench.report.reported import load_reported, load_reported_file
+
+    rows = load_reported_file(Path(__file__).parents[1] / "results" / "reported" / "fym_paper.yaml")
+    assert [r.name for r in rows if r.table == "main"] == ["DiTFlow", "MotionDirector", "FYM"]
+    assert len([r for r in rows if r.table == "ablation"]) == 4
+    assert rows[2].value_for("clip_temporal", "") == pytest.approx(0.976) and rows[2].cost("tuning_s") == 727
+    bad = tmp_path / "paper.yaml"
+    bad.write_text("source: {title: T, url: u}\ncolumns: {mf: {metric: motion_fidelity}}\ntables: {main: []}\n")
+    with pytest.raises(ReportError, match="source needs citation"):
+        load_reported_file(bad)
+    bad.write_text("source: {title: T, citation: c, url: u}\ncolumns: {mf: {metric: motion_fidelity}}\n"
+                   "tables: {main: [{name: A, mf: high}]}\n")
+    with pytest.raises(ReportError, match=r"tables.main\[0\].mf: 'high' is not a number"):
+        load_reported_file(bad)
+    with pytest.raises(ReportError, match="no published-numbers folder"):
+        load_reported(tmp_path / "absent")
