@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import sys
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -12,9 +13,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "fym_tuning.py"
 
 
-def test_tuning_benchmark_on_tiny(tmp_path, capsys):
+def test_tuning_benchmark_on_tiny(tmp_path, capsys, monkeypatch):
     spec = importlib.util.spec_from_file_location("fym_tuning", SCRIPT)
     bench = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "fym_tuning", bench)  # dataclasses look their module up
     spec.loader.exec_module(bench)
     out = tmp_path / "rows.json"
     assert bench.main(["--frames", "9", "--height", "32", "--width", "32", "--sparse-frames", "5", "--steps", "2",
