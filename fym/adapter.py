@@ -4,8 +4,11 @@
 ``train_width``, 4k+1 frames), classify heads (:mod:`fym.heads`), train the spatial LoRA then the
 temporal LoRA (:mod:`fym.stages`). The state is the head scores, both LoRAs and the training
 statistics; ``save_state`` writes ``heads.json``, ``spatial.safetensors``/``.json``,
-``temporal.safetensors``/``.json`` and ``fit.json``; ``load_state`` reads them back, so a second
-run reuses the LoRAs instead of retraining.
+``temporal.safetensors``/``.json`` and ``fym_state.json`` (the runner keeps its own ``fit.json``
+beside them); ``load_state`` reads them back, so a second run reuses the LoRAs instead of
+retraining. With ``heads_cache=DIR`` the head scores are also kept per reference in ``DIR`` and
+reused by fits that differ only in LoRA or stage options (the rule is re-applied with the
+configured ``alpha_threshold``).
 
 ``generate`` (per prompt and seed): activate both LoRAs (``spatial_scale``, ``temporal_scale``),
 sample ``ceil_4k+1(num_frames)`` frames at the request's size rounded to multiples of 16 (or at
@@ -46,7 +49,10 @@ from motionbench.methods.base import GenerationRequest, Method, Reference
 #: Options that only affect sampling; changing them never retrains (excluded from state_key).
 GENERATION_ONLY = frozenset({"spatial_scale", "temporal_scale", "sample_steps", "guidance", "sample_shift", "sampler",
                              "negative_prompt", "sample_height", "sample_width"})
+#: Options that change where things are cached, not what is computed (also excluded from state_key).
+BOOKKEEPING = frozenset({"heads_cache"})
 STATE_FORMAT = "fym-state/1"
+STATE_FILE = "fym_state.json"
 
 
 @dataclass
@@ -66,6 +72,7 @@ class FYMConfig:
     alpha_threshold: float = 1.25  # temporal iff w_t >= alpha * w_s (paper 1.25, code 1.3)
     classify_timestep_index: int = 1  # of 1000 shifted timesteps (index 1: noise level ~0.9998)
     classify_band: int = 0  # template half-width in tokens; 0: half a frame's tokens
+    heads_cache: str = ""  # folder to keep/reuse head scores per reference ("" = only inside the state)
     # LoRA and optimisation
     rank: int = 128
     lora_alpha: float = 128.0
@@ -171,7 +178,7 @@ class FollowYourMotion(Method):
     def state_key(self) -> str:
         cfg = self.config
         items = sorted((f.name, repr(getattr(cfg, f.name))) for f in dataclasses.fields(cfg)
-                       if f.name not in GENERATION_ONLY)
+                       if f.name not in GENERATION_ONLY | BOOKKEEPING)
         return hashlib.sha256(repr((self.name, STATE_FORMAT, items)).encode()).hexdigest()[:16]
 
     def training_frames(self, reference: Reference) -> np.ndarray:
@@ -186,7 +193,6 @@ class FollowYourMotion(Method):
     def fit(self, reference: Reference, workdir: Path) -> FYMState:
         from motionbench.backbones.lora import lora_state, remove_loras
 
-        from fym.heads import classify_heads
         from fym.stages import SPATIAL, TEMPORAL, StageSettings, TemporalOptions, spatial_stage, temporal_stage
 
         cfg = self.config
@@ -199,9 +205,7 @@ class FollowYourMotion(Method):
         clip_latents = b.encode_video(frames)
         frame_latents = b.encode_frames(frames)
         t_encode = time.perf_counter()
-        heads = classify_heads(b, clip_latents, embeds, alpha=cfg.alpha_threshold,
-                               timestep_index=cfg.classify_timestep_index, shift=cfg.train_shift,
-                               band=cfg.classify_band or None, seed=cfg.seed)
+        heads = self._head_scores(reference, b, clip_latents, embeds)
         t_heads = time.perf_counter()
         every = [list(range(b.num_heads))] * b.num_blocks
         spatial_heads = heads.spatial_heads() if cfg.decoupled else every
@@ -245,6 +249,28 @@ class FollowYourMotion(Method):
         self._active = state
         return state
 
+    def _head_scores(self, reference: Reference, backbone, clip_latents, embeds):
+        """Classify heads, or reuse scores from ``heads_cache`` computed under the same conditions."""
+        from fym.heads import HeadScores, classify_heads
+
+        cfg = self.config
+        path = None
+        if cfg.heads_cache:
+            what = (reference.key, cfg.model, str(backbone.dtype), backbone.device.type, cfg.train_frames,
+                    cfg.train_height, cfg.train_width, cfg.train_prompt, cfg.classify_timestep_index, cfg.train_shift,
+                    cfg.classify_band, cfg.seed)
+            digest = hashlib.sha256(repr(what).encode()).hexdigest()[:16]
+            path = Path(cfg.heads_cache).expanduser() / f"{reference.key}-{digest}.json"
+            if path.is_file():
+                return dataclasses.replace(HeadScores.load(path), alpha=cfg.alpha_threshold)
+        heads = classify_heads(backbone, clip_latents, embeds, alpha=cfg.alpha_threshold,
+                               timestep_index=cfg.classify_timestep_index, shift=cfg.train_shift,
+                               band=cfg.classify_band or None, seed=cfg.seed)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            heads.save(path)
+        return heads
+
     # -- state I/O ---------------------------------------------------------------------------------
     def save_state(self, state: FYMState, directory: Path) -> None:
         from safetensors.torch import save_file
@@ -258,7 +284,7 @@ class FollowYourMotion(Method):
                     "heads_per_block": lora["heads_per_block"]}
             save_file(lora["state"], str(directory / f"{name}.safetensors"), metadata={"format": meta["format"]})
             (directory / f"{name}.json").write_text(json.dumps(meta, indent=1))
-        (directory / "fit.json").write_text(json.dumps(state.info, indent=1))
+        (directory / STATE_FILE).write_text(json.dumps(state.info, indent=1))
 
     def load_state(self, directory: Path) -> FYMState:
         from motionbench.backbones.lora import read_lora
@@ -266,9 +292,9 @@ class FollowYourMotion(Method):
         from fym.heads import HeadScores
 
         directory = Path(directory)
-        fit_file = directory / "fit.json"
+        fit_file = directory / STATE_FILE
         if not fit_file.is_file():
-            raise MotionBenchError(f"{directory} holds no FYM state (fit.json missing); delete it to refit")
+            raise MotionBenchError(f"{directory} holds no FYM state ({STATE_FILE} missing); delete it to refit")
         info = json.loads(fit_file.read_text())
         if info.get("format") != STATE_FORMAT:
             raise MotionBenchError(f"{fit_file}: format {info.get('format')!r}, expected {STATE_FORMAT!r}; delete it to refit")
