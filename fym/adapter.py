@@ -193,7 +193,7 @@ class FollowYourMotion(Method):
     def fit(self, reference: Reference, workdir: Path) -> FYMState:
         from motionbench.backbones.lora import lora_state, remove_loras
 
-        from fym.stages import SPATIAL, TEMPORAL, StageSettings, TemporalOptions, spatial_stage, temporal_stage
+        from fym.stages import SPATIAL, StageSettings, TemporalOptions, spatial_stage, temporal_stage
 
         cfg = self.config
         b = self.backbone()
