@@ -236,9 +236,12 @@ def _load_pretrained(source: str, device: torch.device, dtype: torch.dtype) -> W
         vae = AutoencoderKLWan.from_pretrained(where, subfolder="vae", torch_dtype=torch.float32, **kwargs)
         text_encoder = UMT5EncoderModel.from_pretrained(where, subfolder="text_encoder", torch_dtype=dtype, **kwargs)
         tokenizer = AutoTokenizer.from_pretrained(where, subfolder="tokenizer", **kwargs)
-    except (OSError, ValueError, EnvironmentError) as exc:
+    except Exception as exc:  # noqa: BLE001 - OSError offline, httpx/requests errors without a network, bad files
+        if isinstance(exc, (MemoryError, torch.OutOfMemoryError)):
+            raise
         offline = " (HF_HUB_OFFLINE is set)" if _offline() else ""
-        raise WeightsError(f"cannot load Wan weights from {source!r}{offline}: {str(exc).splitlines()[0]}\n"
+        first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise WeightsError(f"cannot load Wan weights from {source!r}{offline}: {first_line}\n"
                            f"Get them with: {DOWNLOAD_HINT}") from None
     return WanBackbone(transformer=transformer.to(device), vae=vae.to(device).eval(),
                        text_encoder=text_encoder.to(device).eval().requires_grad_(False), tokenizer=tokenizer,
