@@ -188,10 +188,9 @@ def _torch_dtype(dtype: str | torch.dtype | None, device: torch.device) -> torch
 def _cast_keeping_fp32(transformer: Any, dtype: torch.dtype) -> Any:
     """Cast parameters to ``dtype`` except the modules diffusers keeps in float32 (norms, time embedder)."""
     keep = set(getattr(transformer, "_keep_in_fp32_modules", None) or ())
-    for name, module in transformer.named_modules():
-        if keep.intersection(name.split(".")):
-            continue
-        for param in module.parameters(recurse=False):
+    for name, param in transformer.named_parameters():
+        # Entries name modules (norm1, time_embedder) or parameters (scale_shift_table), as in diffusers.
+        if not keep.intersection(name.split(".")):
             param.data = param.data.to(dtype)
     return transformer
 
