@@ -1,7 +1,8 @@
 """Follow-Your-Motion as a MotionBench method (entry point ``fym``).
 
-``fit`` (once per reference): resize and trim the reference (``train_frames``, ``train_height`` x
-``train_width``, 4k+1 frames), classify heads (:mod:`fym.heads`), train the spatial LoRA then the
+``fit`` (once per reference): trim the reference to ``train_frames`` (then 4k+1 frames) and resize
+it (``size_policy``: ``area`` keeps the clip's aspect ratio at about ``train_height*train_width``
+pixels; ``fixed`` cover-crops to exactly ``train_height`` x ``train_width``), classify heads (:mod:`fym.heads`), train the spatial LoRA then the
 temporal LoRA (:mod:`fym.stages`). The state is the head scores, both LoRAs and the training
 statistics; ``save_state`` writes ``heads.json``, ``spatial.safetensors``/``.json``,
 ``temporal.safetensors``/``.json`` and ``fym_state.json`` (the runner keeps its own ``fit.json``
@@ -11,8 +12,10 @@ reused by fits that differ only in LoRA or stage options (the rule is re-applied
 configured ``alpha_threshold``).
 
 ``generate`` (per prompt and seed): activate both LoRAs (``spatial_scale``, ``temporal_scale``),
-sample ``ceil_4k+1(num_frames)`` frames at the request's size rounded to multiples of 16 (or at
-``sample_height`` x ``sample_width``), drop the extra trailing frames and resize to the request.
+sample ``ceil_4k+1(num_frames)`` frames (at ``sample_height`` x ``sample_width`` when set, else at
+the request's aspect ratio with the training pixel count under ``area``, or the request's size
+under ``fixed``; multiples of 16), drop the extra trailing frames and resize to the request.
+Sampling near the training resolution matters: Wan2.1 degrades far below 480p.
 
 Presets: ``tiny`` (CPU, seconds; the tiny random Wan), ``code`` (the public code's
 hyper-parameters: rank 16, alpha 16, lr 1e-4, 1500 steps per stage, weight decay 0.1/0.5, alpha
@@ -67,6 +70,7 @@ class FYMConfig:
     train_frames: int = 81  # first N frames of the reference (then floor to 4k+1)
     train_height: int = 480
     train_width: int = 832
+    size_policy: Literal["area", "fixed"] = "area"
     train_prompt: str = "a video"  # the benchmark has no reference captions; a neutral prompt
     # stage 1: head classification
     alpha_threshold: float = 1.25  # temporal iff w_t >= alpha * w_s (paper 1.25, code 1.3)
@@ -102,7 +106,7 @@ class FYMConfig:
     sample_shift: float = 5.0
     sampler: Literal["unipc", "euler"] = "unipc"
     negative_prompt: str = ""
-    sample_height: int = 0  # 0: the request's height rounded to a multiple of 16
+    sample_height: int = 0  # 0: from size_policy (see module docstring)
     sample_width: int = 0
 
     def validate(self) -> None:
@@ -120,6 +124,17 @@ class FYMConfig:
             raise ConfigError("fym: lr and alpha_threshold must be > 0")
         if not 0 <= self.classify_timestep_index < 1000:
             raise ConfigError(f"fym: classify_timestep_index={self.classify_timestep_index} must be in [0, 1000)")
+
+
+def area_size(size: tuple[int, int], area: int, multiple: int = 16) -> tuple[int, int]:
+    """(height, width), multiples of ``multiple``, with the aspect ratio of ``size = (width, height)``
+    and about ``area`` pixels."""
+    width, height = size
+    if width < 1 or height < 1:
+        raise MotionBenchError(f"cannot size a video of {width}x{height} pixels")
+    h = (area * height / width) ** 0.5
+    w = h * width / height
+    return max(multiple, round(h / multiple) * multiple), max(multiple, round(w / multiple) * multiple)
 
 
 @dataclass
@@ -187,7 +202,26 @@ class FollowYourMotion(Method):
 
         frames = reference.clip.frames[: self.config.train_frames]
         frames = frames[: vae_frame_count(frames.shape[0], "floor")]
-        return resize_frames(frames, self.config.train_height, self.config.train_width)
+        height, width = self.train_size(reference.clip.size)
+        return resize_frames(frames, height, width)
+
+    def train_size(self, clip_size: tuple[int, int]) -> tuple[int, int]:
+        """(height, width) the reference is trained at, for a clip of ``(width, height)``."""
+        cfg = self.config
+        if cfg.size_policy == "fixed":
+            return cfg.train_height, cfg.train_width
+        return area_size(clip_size, cfg.train_height * cfg.train_width)
+
+    def sample_size(self, request_size: tuple[int, int]) -> tuple[int, int]:
+        """(height, width) videos are sampled at for a request of ``(width, height)``."""
+        from motionbench.backbones import round_size
+
+        cfg = self.config
+        if cfg.sample_height and cfg.sample_width:
+            return cfg.sample_height, cfg.sample_width
+        if cfg.size_policy == "fixed":
+            return round_size(request_size[1]), round_size(request_size[0])
+        return area_size(request_size, cfg.train_height * cfg.train_width)
 
     # -- fit -------------------------------------------------------------------------------------
     def fit(self, reference: Reference, workdir: Path) -> FYMState:
@@ -257,7 +291,7 @@ class FollowYourMotion(Method):
         path = None
         if cfg.heads_cache:
             what = (reference.key, cfg.model, str(backbone.dtype), backbone.device.type, cfg.train_frames,
-                    cfg.train_height, cfg.train_width, cfg.train_prompt, cfg.classify_timestep_index, cfg.train_shift,
+                    cfg.train_height, cfg.train_width, cfg.size_policy, cfg.train_prompt, cfg.classify_timestep_index, cfg.train_shift,
                     cfg.classify_band, cfg.seed)
             digest = hashlib.sha256(repr(what).encode()).hexdigest()[:16]
             path = Path(cfg.heads_cache).expanduser() / f"{reference.key}-{digest}.json"
@@ -325,7 +359,7 @@ class FollowYourMotion(Method):
             set_lora_scales(transformer, present)
 
     def generate(self, state: FYMState | None, reference: Reference, request: GenerationRequest) -> np.ndarray:
-        from motionbench.backbones import resize_frames, round_size, sample_latents, vae_frame_count
+        from motionbench.backbones import resize_frames, sample_latents, vae_frame_count
 
         cfg = self.config
         if state is None:
@@ -333,8 +367,7 @@ class FollowYourMotion(Method):
         b = self.backbone()
         self._activate(state)
         width, height = request.size
-        sh = cfg.sample_height or round_size(height)
-        sw = cfg.sample_width or round_size(width)
+        sh, sw = self.sample_size(request.size)
         n = vae_frame_count(request.num_frames, "ceil")
         negative = self._embed(cfg.negative_prompt) if cfg.guidance > 1.0 else None
         latents = sample_latents(b, self._embed(request.prompt), negative, num_frames=n, height=sh, width=sw,

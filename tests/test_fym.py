@@ -291,6 +291,18 @@ def test_offline_default_model_names_the_download(monkeypatch, tmp_path):
         method.fit(make_reference(), tmp_path / "w")
 
 
+def test_sizes_keep_the_aspect_ratio_at_the_training_area():
+    from fym.adapter import area_size
+
+    assert area_size((832, 480), 480 * 832) == (480, 832)
+    assert area_size((128, 128), 480 * 832) == (624, 624)  # a square clip is not cropped to 16:9
+    paper = FollowYourMotion(build_config(FollowYourMotion, ["preset=paper"]))
+    assert paper.train_size((256, 256)) == (624, 624) and paper.sample_size((256, 128)) == (448, 896)
+    fixed = FollowYourMotion(build_config(FollowYourMotion, ["preset=paper", "size_policy=fixed"]))
+    assert fixed.train_size((256, 256)) == (480, 832) and fixed.sample_size((250, 130)) == (128, 256)
+    assert FollowYourMotion(build_config(FollowYourMotion, ["preset=tiny"])).sample_size((128, 96)) == (32, 32)
+
+
 def test_state_key_ignores_generation_options():
     base = FollowYourMotion(build_config(FollowYourMotion, ["preset=tiny"]))
     for opt in ("guidance=7", "sample_steps=9", "temporal_scale=0.5", "negative_prompt=blurry", "heads_cache=/tmp/x"):
