@@ -51,6 +51,10 @@ def test_run_writes_store_and_resumes_without_redoing(tmp_path: Path) -> None:
     assert info["versions"]["motionbench"] and "torch" in info["versions"] and "commit" in info["git"]
     assert info["device"]["requested"] == "cpu"
 
+    # The reference clip is stored once per sample for side-by-side reports.
+    stored_ref = read_video(store.reference_video_path("a")).frames.astype(int)
+    assert stored_ref.shape == ref.shape and np.abs(stored_ref - ref).mean() < 4
+
     generated = log.read_text().count("generate")
     second = execute_run(cfg)
     assert (second.planned, second.already_done, second.ok, second.failed) == (16, 16, 0, [])

@@ -18,7 +18,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from motionbench.bench.manifest import DEFAULT_MANIFEST, Sample, load_manifest
 from motionbench.errors import ConfigError, MotionBenchError
@@ -28,6 +28,7 @@ from motionbench.run.execute import GenerationSettings, GroupTask, JobOutcome, M
 from motionbench.run.executors import Executor, make_executor
 from motionbench.run.plan import Group, Shard, plan_groups
 from motionbench.run.records import GenerationRecord
+from motionbench.run.references import load_reference_clip
 from motionbench.run.scoring import ScoreSummary, score_run
 from motionbench.run.store import RunStore, now_iso
 from motionbench.video import write_video
@@ -135,6 +136,22 @@ def remove_partial_videos(store: RunStore, groups: Sequence[Group]) -> int:
     return removed
 
 
+def write_reference_videos(store: RunStore, samples: Iterable[Sample]) -> None:
+    """Store each sample's reference clip once, beside the generated videos, for side-by-side reports.
+
+    A reference that cannot be decoded is left out here; its jobs fail with the named error.
+    """
+    for sample in samples:
+        path = store.reference_video_path(sample.id)
+        if path.exists():
+            continue
+        try:
+            clip, _ = load_reference_clip(sample)
+        except MotionBenchError:
+            continue
+        write_video(path, clip.frames, clip.fps)
+
+
 def write_outcome(store: RunStore, outcome: JobOutcome, relpath: str) -> GenerationRecord:
     """Write a successful job's video, then append its record (in that order; see module docstring)."""
     rec = outcome.record
@@ -208,6 +225,7 @@ def execute_run(config: RunConfig, *, scorer: Scorer | None = None,
             if pending:
                 tasks.append(GroupTask(group, pending, choices[group.method], settings, store.states_dir))
         remove_partial_videos(store, [t.group for t in tasks])
+        write_reference_videos(store, {g.sample.id: g.sample for g in groups}.values())
         relpaths = {j.id: j.video_relpath for t in tasks for j in t.jobs}
 
         progress.start(summary.planned, summary.already_done)

@@ -131,6 +131,10 @@ class RunStore:
     def metrics_cache_dir(self) -> Path:
         return self.root / "cache" / "metrics"
 
+    def reference_video_path(self, sample_id: str) -> Path:
+        """The reference clip as the methods saw it, for reports: ``videos/reference/<sample>.mp4``."""
+        return self.root / "videos" / "reference" / f"{sample_id}.mp4"
+
     def video_path(self, record: GenerationRecord) -> Path:
         assert record.video is not None
         return self.root / record.video  # absolute paths (scored external videos) stay absolute
