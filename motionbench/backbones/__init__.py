@@ -33,7 +33,7 @@ LoRA on attention heads (:mod:`.lora`)
     ``add_head_lora(transformer, name, heads_per_block, rank=, alpha=)`` adds a peft LoRA on the
     self-attention q/k/v projections restricted to the output rows of the given heads (other rows
     get exactly zero update); ``save_lora`` / ``load_lora`` (safetensors + JSON);
-    ``set_lora_scales``; ``lora_parameters``.
+    ``set_lora_scales``; ``lora_parameters``; ``lora_state`` / ``install_lora`` (in memory); ``remove_loras``.
 """
 
 from motionbench.backbones.attention import QKProbeProcessor, probe_self_attention

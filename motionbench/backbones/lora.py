@@ -19,7 +19,7 @@ recording rank, alpha and the owned heads, and loaded back with :func:`load_lora
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
@@ -140,18 +140,51 @@ def set_lora_scales(transformer: nn.Module, scales: dict[str, float]) -> None:
             p.requires_grad_(False)
 
 
+def lora_state(transformer: nn.Module, lora: HeadLoRA) -> dict[str, torch.Tensor]:
+    """Adapter weights as CPU float32 tensors under peft's adapter-free key names."""
+    from peft.utils import get_peft_model_state_dict
+
+    state = get_peft_model_state_dict(transformer, adapter_name=lora.name)
+    return {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in state.items()}
+
+
+def install_lora(transformer: nn.Module, name: str, heads_per_block: Sequence[Sequence[int]], rank: int, alpha: float,
+                 state: dict[str, torch.Tensor], source: str = "state") -> HeadLoRA:
+    """Add adapter ``name`` and load ``state`` (from :func:`lora_state`) into it, frozen.
+
+    Raises:
+        MotionBenchError: the weights do not fit the model (``source`` names where they came from).
+    """
+    from peft.utils import set_peft_model_state_dict
+
+    lora = add_head_lora(transformer, name, heads_per_block, rank=rank, alpha=alpha)
+    result = set_peft_model_state_dict(transformer, state, adapter_name=name)
+    unexpected = list(getattr(result, "unexpected_keys", []) or [])
+    missing = [k for k in (getattr(result, "missing_keys", []) or []) if f".{name}." in k]
+    if unexpected or missing:
+        raise MotionBenchError(f"LoRA {source} does not fit the model: unexpected keys {unexpected[:3]}, "
+                               f"missing {missing[:3]}; delete it to retrain")
+    lora.project()
+    lora.set_trainable(False)
+    return lora
+
+
+def remove_loras(transformer: nn.Module) -> None:
+    """Delete every adapter from ``transformer`` (back to the base model)."""
+    names = list(getattr(transformer, "peft_config", {}) or {})
+    if names:
+        transformer.delete_adapters(names)
+
+
 def save_lora(transformer: nn.Module, lora: HeadLoRA, path: Path) -> None:
     """Write ``path`` (``.safetensors``) and ``path.with_suffix('.json')`` atomically."""
-    from peft.utils import get_peft_model_state_dict
     from safetensors.torch import save_file
 
     path = Path(path)
-    state = get_peft_model_state_dict(transformer, adapter_name=lora.name)
-    state = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in state.items()}
     meta = {"format": LORA_FORMAT, "name": lora.name, "rank": lora.rank, "alpha": lora.alpha,
             "heads_per_block": lora.heads_per_block}
     tmp = path.with_name(path.name + ".tmp")
-    save_file(state, str(tmp), metadata={"format": LORA_FORMAT})
+    save_file(lora_state(transformer, lora), str(tmp), metadata={"format": LORA_FORMAT})
     tmp.replace(path)
     side = path.with_suffix(".json")
     tmp_side = side.with_name(side.name + ".tmp")
@@ -159,13 +192,12 @@ def save_lora(transformer: nn.Module, lora: HeadLoRA, path: Path) -> None:
     tmp_side.replace(side)
 
 
-def load_lora(transformer: nn.Module, path: Path, name: str | None = None) -> HeadLoRA:
-    """Re-create the adapter saved at ``path`` and load its weights (frozen).
+def read_lora(path: Path) -> tuple[dict, dict[str, torch.Tensor]]:
+    """(metadata, weights) of a saved LoRA, without touching a model.
 
     Raises:
-        MotionBenchError: missing/corrupt files or weights that do not fit the model.
+        MotionBenchError: missing or unreadable files, or an unknown format.
     """
-    from peft.utils import set_peft_model_state_dict
     from safetensors.torch import load_file
 
     path = Path(path)
@@ -179,13 +211,11 @@ def load_lora(transformer: nn.Module, path: Path, name: str | None = None) -> He
         raise MotionBenchError(f"cannot read LoRA {path}: {exc}; delete it to retrain") from None
     if meta.get("format") != LORA_FORMAT:
         raise MotionBenchError(f"{side}: format {meta.get('format')!r}, expected {LORA_FORMAT!r}")
-    lora = add_head_lora(transformer, name or meta["name"], meta["heads_per_block"], rank=int(meta["rank"]),
-                         alpha=float(meta["alpha"]))
-    result = set_peft_model_state_dict(transformer, state, adapter_name=lora.name)
-    unexpected = list(getattr(result, "unexpected_keys", []) or [])
-    missing = [k for k in (getattr(result, "missing_keys", []) or []) if f".{lora.name}." in k]
-    if unexpected or missing:
-        raise MotionBenchError(f"LoRA {path} does not fit the model: unexpected {unexpected[:3]}, missing {missing[:3]}")
-    lora.project()
-    lora.set_trainable(False)
-    return lora
+    return meta, state
+
+
+def load_lora(transformer: nn.Module, path: Path, name: str | None = None) -> HeadLoRA:
+    """Re-create the adapter saved at ``path`` and load its weights (frozen)."""
+    meta, state = read_lora(path)
+    return install_lora(transformer, name or meta["name"], meta["heads_per_block"], int(meta["rank"]),
+                        float(meta["alpha"]), state, source=str(path))
