@@ -13,12 +13,22 @@ sets their sampling scales; it is a no-op when the same state is already install
 
 from __future__ import annotations
 
+import contextlib
 import json
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from motionbench.errors import MotionBenchError
+
+
+@contextlib.contextmanager
+def several_adapters() -> Iterator[None]:
+    """Silence peft's warning that a model gets a second adapter: the baselines mean to have two."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Already found a `peft_config` attribute", category=UserWarning)
+        yield
 
 
 @dataclass
@@ -96,8 +106,9 @@ class LoRAState:
 
         remove_loras(transformer)
         for name, a in self.adapters.items():
-            install_lora(transformer, name, a.heads_per_block, a.rank, a.alpha, a.tensors,
-                         source=f"state of reference {self.info.get('reference', '?')}")
+            with several_adapters():
+                install_lora(transformer, name, a.heads_per_block, a.rank, a.alpha, a.tensors,
+                             source=f"state of reference {self.info.get('reference', '?')}")
 
 
 class ActiveAdapters:

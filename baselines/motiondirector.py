@@ -50,7 +50,7 @@ from motionbench.methods.base import Reference
 
 from baselines.lora_method import (SPATIAL, TEMPORAL, LoRAMethod, LoRAOptions, all_heads, random_index, stats_info,
                                    train_settings)
-from baselines.lora_state import LoRAState
+from baselines.lora_state import LoRAState, several_adapters
 
 
 @dataclass
@@ -185,9 +185,11 @@ class MotionDirector(LoRAMethod):
         frame_latents = b.encode_frames(frames)
         clip_latents = b.encode_video(frames)
         heads = all_heads(b)
-        spatial = add_head_lora(b.transformer, SPATIAL, heads, rank=cfg.rank, alpha=cfg.lora_alpha, init_seed=cfg.seed)
-        temporal = add_head_lora(b.transformer, TEMPORAL, heads, rank=cfg.rank, alpha=cfg.lora_alpha,
-                                 init_seed=cfg.seed + 1)
+        with several_adapters():
+            spatial = add_head_lora(b.transformer, SPATIAL, heads, rank=cfg.rank, alpha=cfg.lora_alpha,
+                                    init_seed=cfg.seed)
+            temporal = add_head_lora(b.transformer, TEMPORAL, heads, rank=cfg.rank, alpha=cfg.lora_alpha,
+                                     init_seed=cfg.seed + 1)
         spatial.set_trainable(True)
         temporal.set_trainable(True)  # train() keeps the parameters that are trainable when it starts
         schedule = DualPathSchedule(b.transformer, spatial, temporal, frame_latents, clip_latents, embeds)

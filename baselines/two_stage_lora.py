@@ -30,7 +30,7 @@ from motionbench.methods.base import Reference
 
 from baselines.lora_method import (SPATIAL, TEMPORAL, LoRAMethod, LoRAOptions, all_heads, random_index, stats_info,
                                    train_settings)
-from baselines.lora_state import LoRAState
+from baselines.lora_state import LoRAState, several_adapters
 
 
 @dataclass
@@ -93,8 +93,9 @@ class TwoStageLoRA(LoRAMethod):
                               after_step=spatial.project, **train_settings(cfg))
         spatial.set_trainable(False)
 
-        temporal = add_head_lora(b.transformer, TEMPORAL, heads, rank=cfg.rank, alpha=cfg.lora_alpha,
-                                 init_seed=cfg.seed + 1)
+        with several_adapters():
+            temporal = add_head_lora(b.transformer, TEMPORAL, heads, rank=cfg.rank, alpha=cfg.lora_alpha,
+                                     init_seed=cfg.seed + 1)
         set_lora_scales(b.transformer, {SPATIAL: 1.0, TEMPORAL: 1.0})  # spatial active, frozen
         temporal.set_trainable(True)
         temporal_stats = train(b, temporal.parameters(), lambda step, g: TrainBatch(clip_latents, embeds),

@@ -19,6 +19,7 @@ from motionbench.video import Clip  # noqa: E402
 
 from baselines.attention_flow import amf_loss, attention_motion_flow, frame_pairs  # noqa: E402
 from baselines.ditflow import DiTFlow  # noqa: E402
+from baselines.lora_state import several_adapters  # noqa: E402
 from baselines.motiondirector import (  # noqa: E402
     DualPathSchedule,
     MotionDirector,
@@ -100,8 +101,9 @@ def test_dual_path_updates_each_adapter_only_on_its_own_path():
     frame_latents, clip_latents = b.encode_frames(frames), b.encode_video(frames)
     embeds = b.encode_prompts(["a square"])
     heads = [list(range(b.num_heads))] * b.num_blocks
-    spatial = add_head_lora(b.transformer, "spatial", heads, rank=2, alpha=2, init_seed=0)
-    temporal = add_head_lora(b.transformer, "temporal", heads, rank=2, alpha=2, init_seed=1)
+    with several_adapters():
+        spatial = add_head_lora(b.transformer, "spatial", heads, rank=2, alpha=2, init_seed=0)
+        temporal = add_head_lora(b.transformer, "temporal", heads, rank=2, alpha=2, init_seed=1)
     spatial.set_trainable(True)
     temporal.set_trainable(True)
     schedule = DualPathSchedule(b.transformer, spatial, temporal, frame_latents, clip_latents, embeds)
