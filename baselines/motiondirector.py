@@ -36,8 +36,8 @@ Not reproduced: LoRA dropout 0.1 and the optional inversion-noise prior at sampl
 Presets: ``tiny`` (CPU seconds); ``paper`` (the defaults): the published single-video recipe
 (rank 32, lr 5e-4, AdamW weight decay 1e-2, 150 steps) on the same reference geometry as FYM's
 paper preset (81 frames at 480x832; MotionDirector itself used 16 frames at 384x384 on ZeroScope).
-FYM reports 3008 s of MotionDirector tuning on Wan2.1, far more than 150 steps take, so its
-step count was likely higher; that setting is not published.
+FYM reports 3008 s of MotionDirector tuning on Wan2.1 but not the steps, frames or resolution
+behind it, so whether ``paper`` matches that run is unknown.
 """
 
 from __future__ import annotations
