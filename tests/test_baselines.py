@@ -30,6 +30,7 @@ from baselines.two_stage_lora import TwoStageLoRA  # noqa: E402
 
 torch.set_num_threads(1)
 METHODS = (TwoStageLoRA, MotionDirector, DiTFlow)
+SAMPLING_ADAPTERS = {TwoStageLoRA: {"spatial", "temporal"}, MotionDirector: {"temporal"}}
 
 
 def moving_square(num_frames: int = 17, size: int = 64, step: int = 2) -> np.ndarray:
@@ -237,6 +238,8 @@ def test_fit_generate_roundtrip_through_saved_state(cls, reference, tmp_path):
     video = method.generate(state, reference, request)
     assert video.shape == (15, 32, 48, 3) and video.dtype == np.uint8
     assert np.array_equal(video, method.generate(state, reference, request))  # deterministic per seed
+    if cls in SAMPLING_ADAPTERS:  # MotionDirector samples with its temporal path only
+        assert set(method.backbone().transformer.active_adapters()) == SAMPLING_ADAPTERS[cls]
     other = GenerationRequest("a red car drives", seed=4, num_frames=15, size=(48, 32), fps=8.0)
     assert not np.array_equal(video, method.generate(state, reference, other))
 
