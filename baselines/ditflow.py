@@ -18,9 +18,11 @@ Wan's self-attention holds video tokens only (text enters by cross-attention), s
 are dropped. Tokens are 2x2 latent patches, frame-major. DiTFlow's code additionally injects the
 reference's keys and values into block 0 during the guided steps; that is not in the paper and is
 not reproduced here. The AMF ties the state to the reference's token grid, so ``generate``
-samples at the fitted geometry (the reference's first ``train_frames`` frames, floor ``4k+1``, at
-``train_height`` x ``train_width``) and then resamples the video evenly in time and resizes it to
-the request, as the ``reference`` method does: the output keeps the reference's timing.
+samples at the fitted size (``train_height`` x ``train_width``) and resizes to the request. In
+time, latent frame ``t`` of the video is matched to latent frame ``t`` of the reference (the same
+timing): a video shorter than the reference is guided by the pairs among its frames, and the frames
+of a longer one beyond the reference (e.g. a 33-frame sample for a 32-frame clip fitted on its first
+29 frames) are left free, so no frame is duplicated or dropped to make the lengths agree.
 
 Presets: ``paper`` (the defaults: DiTFlow's published guidance: 10 of 50 denoising steps, 5 Adam
 steps each, lr 0.002 -> 0.001, temperature 2, thresholded loss, hard reference AMF); the guidance
@@ -212,14 +214,23 @@ class AMFGuidance:
         state: the reference's :class:`AMFState`.
         prompt_embeds: the target prompt's embeddings (guidance uses the conditional branch).
         cfg: the method's options (block, temperature, steps, learning rates, loss).
+        latent_frames: latent frames of the generated video (default: the reference's). Frame ``t``
+            of the video is matched to frame ``t`` of the reference: only the reference's pairs whose
+            two frames both exist in the video are guided; frames beyond the reference are free.
 
     Attributes:
+        pairs: the guided ``(source, target)`` latent-frame pairs.
         losses: the AMF loss before each optimisation step, one list per guided denoising step.
     """
 
-    def __init__(self, backbone: Any, state: AMFState, prompt_embeds: Any, cfg: DiTFlowConfig) -> None:
+    def __init__(self, backbone: Any, state: AMFState, prompt_embeds: Any, cfg: DiTFlowConfig,
+                 latent_frames: int | None = None) -> None:
         self.backbone, self.state, self.embeds, self.cfg = backbone, state, prompt_embeds, cfg
-        self.reference = state.flow.to(backbone.device)
+        f, h, w = state.grid
+        self.grid = (latent_frames or f, h, w)
+        keep = [n for n, (i, j) in enumerate(state.pairs) if max(i, j) < self.grid[0]]
+        self.pairs = [state.pairs[n] for n in keep]
+        self.reference = state.flow[keep].to(backbone.device)
         self.lrs = np.linspace(cfg.lr_start, cfg.lr_end, max(cfg.guidance_steps, 1))
         self.losses: list[list[float]] = []
 
@@ -227,7 +238,7 @@ class AMFGuidance:
         from baselines.attention_flow import amf_loss, attention_motion_flow
 
         q, k = qk(latents, timestep, self.embeds)
-        flow = attention_motion_flow(q, k, self.state.grid, self.state.pairs, temperature=self.cfg.motion_temperature)
+        flow = attention_motion_flow(q, k, self.grid, self.pairs, temperature=self.cfg.motion_temperature)
         return amf_loss(flow, self.reference, self.cfg.ignore_static)
 
     def loss(self, latents: Any, timestep: Any) -> float:
@@ -255,7 +266,7 @@ class AMFGuidance:
         return x.detach()
 
     def __call__(self, step: int, timestep: Any, latents: Any) -> Any:
-        if step >= self.cfg.guidance_steps or self.cfg.optimization_steps == 0:
+        if step >= self.cfg.guidance_steps or self.cfg.optimization_steps == 0 or not self.pairs:
             return latents
         return self.optimise(latents, timestep, float(self.lrs[step])).to(latents.dtype)
 
@@ -296,14 +307,19 @@ class DiTFlow(WanMethod):
     def load_state(self, directory: Path) -> AMFState:
         return AMFState.load(directory)
 
-    def guidance(self, state: AMFState, prompt: str) -> AMFGuidance:
-        """The guidance hook for ``prompt`` towards ``state``'s AMF."""
-        return AMFGuidance(self.backbone(), state, self.embed(prompt), self.config)
+    def guidance(self, state: AMFState, prompt: str, num_frames: int | None = None) -> AMFGuidance:
+        """The guidance hook for ``prompt`` towards ``state``'s AMF, for a ``num_frames`` video."""
+        from motionbench.backbones import latent_frame_count
+
+        latent_frames = latent_frame_count(num_frames) if num_frames else None
+        return AMFGuidance(self.backbone(), state, self.embed(prompt), self.config, latent_frames=latent_frames)
 
     def generate(self, state: AMFState | None, reference: Reference, request: GenerationRequest) -> np.ndarray:
         if not isinstance(state, AMFState):
             raise MotionBenchError(f"ditflow.generate needs the state returned by fit (or load_state), "
                                    f"got {type(state).__name__}")
-        hook = self.guidance(state, request.prompt)
-        return self.sample(request, num_frames=state.frames, height=state.height, width=state.width,
+        num_frames, _, _ = self.sampling_geometry(request)
+        hook = self.guidance(state, request.prompt, num_frames)
+        # The AMF is tied to the reference's token grid: sample at its size, then resize to the request.
+        return self.sample(request, num_frames=num_frames, height=state.height, width=state.width,
                            latent_guidance=hook)

@@ -146,19 +146,12 @@ class WanMethod(Method):
 
 
 def conform(frames: np.ndarray, request: GenerationRequest) -> np.ndarray:
-    """``frames`` as the request wants them: ``num_frames`` frames at ``size``.
-
-    Extra trailing frames (the ``4k+1`` round-up) are dropped; a video with a different number of
-    frames than requested is resampled evenly in time (first and last frames kept), as the
-    ``reference`` method resamples the reference; the size is matched by cover + centre-crop.
-    """
+    """``frames`` as the request wants them: the first ``num_frames`` frames (dropping the ``4k+1``
+    round-up), resized to ``size`` by cover + centre-crop."""
     from motionbench.backbones import resize_frames
-    from motionbench.video import sample_indices
 
     n = request.num_frames
-    if frames.shape[0] >= n and frames.shape[0] - n < 4:
-        frames = frames[:n]
-    elif frames.shape[0] != n:
-        frames = frames[sample_indices(frames.shape[0], num_frames=n)]
+    if frames.shape[0] < n:
+        raise ValueError(f"sampled {frames.shape[0]} frames for a request of {n}; sample ceil 4k+1 frames")
     w, h = request.size
-    return np.ascontiguousarray(resize_frames(frames, h, w))
+    return np.ascontiguousarray(resize_frames(frames[:n], h, w))

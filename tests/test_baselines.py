@@ -202,6 +202,21 @@ def test_ditflow_guidance_changes_the_video(reference):
     assert not np.array_equal(guided.generate(state, reference, request), plain.generate(state, reference, request))
 
 
+def test_ditflow_matches_frames_by_time_for_shorter_and_longer_videos(reference):
+    method = tiny(DiTFlow, "frame_pairs=adjacent")
+    state = method.fit(reference, Path("."))  # 17 frames: 5 latent frames, pairs (0,1)..(3,4)
+    short = method.guidance(state, "a cat", num_frames=9)  # 3 latent frames
+    long = method.guidance(state, "a cat", num_frames=25)  # 7 latent frames
+    assert short.pairs == [(0, 1), (1, 2)] and torch.equal(short.reference.cpu(), state.flow[:2])
+    assert long.pairs == state.pairs and long.grid == (7, *state.grid[1:])
+    b = method.backbone()
+    for guide, frames in ((short, 9), (long, 25)):
+        x = torch.randn(b.latent_shape(frames, state.height, state.width), generator=torch.Generator().manual_seed(0))
+        assert np.isfinite(guide.loss(x, torch.tensor(900.0)))
+    request = GenerationRequest("a cat", seed=0, num_frames=22, size=(40, 24), fps=8.0)
+    assert method.generate(state, reference, request).shape == (22, 24, 40, 3)
+
+
 def test_ditflow_rejects_a_block_the_model_lacks(reference):
     with pytest.raises(ConfigError, match="block=7 but the model has 2 blocks"):
         tiny(DiTFlow, "block=7").fit(reference, Path("."))
