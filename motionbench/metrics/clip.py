@@ -1,0 +1,163 @@
+"""CLIP text alignment and CLIP temporal consistency (open_clip).
+
+Convention (stated in every score record and in ``--help``): **raw cosine similarity**, no scaling
+and no clamp, on L2-normalised CLIP embeddings, averaged over the frames of one video:
+
+- ``clip_text``: mean over all frames t of cos(image_t, text). FYM-style numbers are about 0.2-0.4.
+- ``clip_temporal``: mean over consecutive pairs (t, t+1) of cos(image_t, image_{t+1}); a static
+  video scores 1.
+
+Both metrics share one image-embedding pass per video (:meth:`ClipEncoder.encode_frames`); text
+embeddings are computed once per prompt. The default model is ViT-B/32 with OpenAI weights in its
+QuickGELU form (``ViT-B-32-quickgelu:openai``); ``ARCH:/path/to/weights`` loads a local file and
+``ARCH:random`` builds random weights (only for tests and speed measurements: the backend id says so).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+
+from motionbench.metrics.base import Metric, register
+
+DEFAULT_CLIP = "ViT-B-32-quickgelu:openai"
+
+CONVENTION_TEXT = ("raw cosine similarity of L2-normalised CLIP image and text embeddings, mean over all "
+                   "frames; no scaling (not 100x, not 2.5x), no clamp; range [-1, 1], FYM-style ~0.2-0.4")
+CONVENTION_TEMPORAL = ("raw cosine similarity of L2-normalised CLIP image embeddings of consecutive frames "
+                       "(t, t+1), mean over the T-1 pairs; no clamp; range [-1, 1], a static video scores 1")
+
+
+def _normalise(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
+
+
+def clip_text_score(image_embeddings: np.ndarray, text_embedding: np.ndarray) -> float:
+    """Mean over frames of cos(image_t, text) for ``image_embeddings [T, D]`` and ``text_embedding [D]``.
+
+    Inputs are normalised here, so unnormalised embeddings cannot give a wrong scale.
+    """
+    img = _normalise(image_embeddings)
+    txt = _normalise(text_embedding).reshape(-1)
+    return float((img @ txt).mean())
+
+
+def clip_temporal_score(image_embeddings: np.ndarray) -> float:
+    """Mean over t of cos(image_t, image_{t+1}) for ``image_embeddings [T, D]``.
+
+    Raises:
+        ValueError: fewer than 2 frames.
+    """
+    img = _normalise(image_embeddings)
+    if len(img) < 2:
+        raise ValueError(f"temporal consistency needs at least 2 frames, got {len(img)}")
+    return float(np.sum(img[1:] * img[:-1], axis=-1).mean())
+
+
+@register
+class ClipText(Metric):
+    """CLIP text alignment of one video from its frame embeddings and its prompt's embedding."""
+
+    name: ClassVar[str] = "clip_text"
+    higher_is_better: ClassVar[bool] = True
+    version: ClassVar[str] = "1"
+    convention: ClassVar[str] = CONVENTION_TEXT
+
+    def __init__(self, backend: str = "none") -> None:
+        self.backend = backend
+
+    def __call__(self, image_embeddings: np.ndarray, text_embedding: np.ndarray) -> float:  # type: ignore[override]
+        return clip_text_score(image_embeddings, text_embedding)
+
+
+@register
+class ClipTemporal(Metric):
+    """CLIP temporal consistency of one video from its frame embeddings."""
+
+    name: ClassVar[str] = "clip_temporal"
+    higher_is_better: ClassVar[bool] = True
+    version: ClassVar[str] = "1"
+    convention: ClassVar[str] = CONVENTION_TEMPORAL
+
+    def __init__(self, backend: str = "none") -> None:
+        self.backend = backend
+
+    def __call__(self, image_embeddings: np.ndarray) -> float:  # type: ignore[override]
+        return clip_temporal_score(image_embeddings)
+
+
+class ClipEncoder:
+    """An open_clip model with its preprocessing; embeds frames (batched) and prompts (memoised).
+
+    Args:
+        spec: ``ARCH:WEIGHTS``: an open_clip pretrained tag, a weights file, or ``random``.
+        device: torch device string.
+        batch_size: frames per forward pass.
+
+    Raises:
+        WeightsError: the weights are not on this machine (the message has the fixing command), or
+            the spec is malformed.
+    """
+
+    def __init__(self, spec: str = DEFAULT_CLIP, *, device: str = "cpu", batch_size: int = 32) -> None:
+        import open_clip
+        import torch
+
+        from motionbench import weights
+        from motionbench.errors import WeightsError
+
+        self.spec = spec
+        self.arch, tag = weights.parse_clip_spec(spec)
+        self.device = device
+        self.batch_size = batch_size
+        if self.arch not in open_clip.list_models():
+            raise WeightsError(f"CLIP architecture {self.arch!r} is not known to open_clip; "
+                               "examples: ViT-B-32-quickgelu, ViT-L-14-quickgelu")
+        if tag == "random":
+            located = None
+            self.backend = f"open_clip:{self.arch}:random-init"
+        else:
+            located = weights.locate_clip(self.arch, tag)
+            label = located.path.name if weights.is_weight_path(tag) else tag
+            self.backend = f"open_clip:{self.arch}:{label}:sha256={located.sha256[:12]}"
+        torch.manual_seed(0)  # random-init models are reproducible
+        model, _, preprocess = open_clip.create_model_and_transforms(self.arch, pretrained=None, device="cpu")
+        if located is not None:
+            try:
+                open_clip.load_checkpoint(model, str(located.path))
+            except Exception as exc:  # wrong file for the architecture, corrupt archive, ...
+                raise WeightsError(f"{located.path}: cannot be loaded into {self.arch} ({type(exc).__name__}: "
+                                   f"{str(exc)[:200]}); check that the file matches the architecture") from None
+        self.model = model.to(device).eval()
+        self.preprocess = preprocess
+        self.tokenizer = open_clip.get_tokenizer(self.arch)
+        self._text: dict[str, np.ndarray] = {}
+        self.frames_encoded = 0  # counters for the caching benchmark and tests
+        self.texts_encoded = 0
+
+    def encode_frames(self, frames: np.ndarray) -> np.ndarray:
+        """L2-normalised image embeddings ``[T, D]`` (float32) of uint8 frames ``[T, H, W, 3]``."""
+        import torch
+        from PIL import Image
+
+        out = []
+        with torch.no_grad():
+            for i in range(0, len(frames), self.batch_size):
+                batch = torch.stack([self.preprocess(Image.fromarray(f)) for f in frames[i:i + self.batch_size]])
+                emb = self.model.encode_image(batch.to(self.device)).float()
+                out.append(torch.nn.functional.normalize(emb, dim=-1).cpu().numpy())
+        self.frames_encoded += len(frames)
+        return np.concatenate(out)
+
+    def encode_text(self, prompt: str) -> np.ndarray:
+        """L2-normalised text embedding ``[D]`` (float32), computed once per prompt."""
+        import torch
+
+        if prompt not in self._text:
+            with torch.no_grad():
+                emb = self.model.encode_text(self.tokenizer([prompt]).to(self.device)).float()
+            self._text[prompt] = torch.nn.functional.normalize(emb, dim=-1)[0].cpu().numpy()
+            self.texts_encoded += 1
+        return self._text[prompt]

@@ -1,0 +1,225 @@
+"""Point trackers for motion fidelity.
+
+- ``lk``: OpenCV pyramidal Lucas-Kanade, frame to frame, on a grid seeded on frame 0, with a
+  forward-backward check. Needs no weights. A point that fails the check (or leaves the frame) is
+  marked invisible from then on and held at its last good position, so it adds no motion.
+- ``cotracker3``: CoTracker3 offline through ``torch.hub`` (``facebookresearch/co-tracker``,
+  ``cotracker3_offline``), loaded from a local checkout (``source='local'``) and a checkpoint file;
+  called exactly as the DMT evaluation does (``grid_size`` plus a box mask as ``segm_mask``).
+- ``gt`` (handled by the scorer): ground-truth tracks of synthetic clips for the reference side.
+- tracks from ``.npz`` files (see :mod:`motionbench.metrics.tracks`).
+
+``auto`` picks ``cotracker3`` when its code and weights are on this machine, else ``lk``; the backend
+id always names the tracker that actually ran, with its grid and checkpoint hash.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from motionbench.errors import ConfigError, WeightsError
+from motionbench.metrics.tracks import Tracks
+
+TRACKERS = ("auto", "cotracker3", "lk", "gt")
+DEFAULT_GRID = 55  # 55 x 55 = 3025 tracks, as in the DMT evaluation
+
+
+class Tracker(Protocol):
+    backend: str
+
+    def track(self, frames: np.ndarray, box: tuple[float, float, float, float] | None = None) -> Tracks:
+        """Track a grid seeded on frame 0 of ``frames`` uint8 ``[T, H, W, 3]`` (only inside ``box``)."""
+
+
+def grid_points(size: tuple[int, int], grid: int, box: tuple[float, float, float, float] | None = None) -> np.ndarray:
+    """A ``grid x grid`` lattice over the frame (margin 1/64 of each side), kept inside ``box``.
+
+    Returns ``[N, 2]`` (x, y) float32 pixels.
+
+    Raises:
+        ConfigError: ``grid`` < 2, or no grid point falls inside ``box``.
+    """
+    if grid < 2:
+        raise ConfigError(f"tracking grid must be at least 2 (points per side), got {grid}")
+    w, h = size
+    xs = np.linspace(w / 64, w - 1 - w / 64, grid)
+    ys = np.linspace(h / 64, h - 1 - h / 64, grid)
+    pts = np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 2)
+    if box is not None:
+        x0, y0, x1, y1 = box
+        keep = (pts[:, 0] >= x0) & (pts[:, 0] <= x1) & (pts[:, 1] >= y0) & (pts[:, 1] <= y1)
+        if not keep.any():
+            raise ConfigError(f"no point of the {grid}x{grid} grid lies inside the box {box} of a {w}x{h} video; "
+                              "use a larger box or a denser --grid")
+        pts = pts[keep]
+    return pts.astype(np.float32)
+
+
+def scale_box(box: tuple[float, float, float, float], src: tuple[int, int], dst: tuple[int, int]) -> tuple[float, float, float, float]:
+    """Express a box given in pixels of a ``src`` (w, h) video in pixels of a ``dst`` video."""
+    sx, sy = dst[0] / src[0], dst[1] / src[1]
+    return (box[0] * sx, box[1] * sy, box[2] * sx, box[3] * sy)
+
+
+@dataclass
+class LKTracker:
+    """Pyramidal Lucas-Kanade on a grid with a forward-backward check (no weights)."""
+
+    grid: int = DEFAULT_GRID
+    fb_threshold: float = 1.0  # pixels: a point whose backward track misses its start by more is lost
+    window: int = 21
+    levels: int = 3
+
+    @property
+    def backend(self) -> str:
+        import cv2
+
+        return f"lk:opencv-{cv2.__version__}:grid={self.grid}:win={self.window}:levels={self.levels}:fb={self.fb_threshold:g}"
+
+    def track(self, frames: np.ndarray, box: tuple[float, float, float, float] | None = None) -> Tracks:
+        import cv2
+
+        t, h, w = frames.shape[:3]
+        if t < 2:
+            raise ConfigError(f"tracking needs at least 2 frames, got {t}")
+        gray = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in frames]
+        pts = grid_points((w, h), self.grid, box)
+        n = len(pts)
+        tracks = np.empty((n, t, 2), np.float32)
+        vis = np.zeros((n, t), bool)
+        tracks[:, 0] = pts
+        vis[:, 0] = True
+        alive = np.ones(n, bool)
+        params = dict(winSize=(self.window, self.window), maxLevel=self.levels,
+                      criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 30, 0.01))
+        for i in range(1, t):
+            tracks[:, i] = tracks[:, i - 1]  # lost points stay where they were last seen
+            idx = np.flatnonzero(alive)
+            if idx.size == 0:
+                continue
+            p0 = tracks[idx, i - 1].reshape(-1, 1, 2)
+            p1, st1, _ = cv2.calcOpticalFlowPyrLK(gray[i - 1], gray[i], p0, None, **params)
+            p0b, st2, _ = cv2.calcOpticalFlowPyrLK(gray[i], gray[i - 1], p1, None, **params)
+            p1, p0b = p1.reshape(-1, 2), p0b.reshape(-1, 2)
+            fb = np.linalg.norm(p0b - p0.reshape(-1, 2), axis=1)
+            inside = (p1[:, 0] >= 0) & (p1[:, 0] <= w - 1) & (p1[:, 1] >= 0) & (p1[:, 1] <= h - 1)
+            ok = (st1.ravel() == 1) & (st2.ravel() == 1) & (fb < self.fb_threshold) & inside
+            tracks[idx[ok], i] = p1[ok]
+            vis[idx[ok], i] = True
+            alive[idx[~ok]] = False
+        return Tracks(tracks, vis, (w, h))
+
+
+class CoTracker3Tracker:
+    """CoTracker3 offline from a local co-tracker checkout and a checkpoint file.
+
+    Args:
+        repo: a local checkout of github.com/facebookresearch/co-tracker (has ``hubconf.py``).
+        checkpoint: the ``scaled_offline.pth`` file; ``None`` builds random weights, which only
+            tests use (the backend id then says ``random-init``).
+        grid: points per side of the query grid.
+        device: torch device string.
+    """
+
+    def __init__(self, repo: Path, checkpoint: Path | None, *, grid: int = DEFAULT_GRID, device: str = "cpu",
+                 checkpoint_sha256: str | None = None) -> None:
+        self.repo = Path(repo)
+        self.checkpoint = Path(checkpoint) if checkpoint is not None else None
+        self.grid = grid
+        self.device = device
+        if self.checkpoint is None:
+            self._weights = "random-init"
+        else:
+            from motionbench.weights import file_sha256
+
+            self._weights = f"sha256={(checkpoint_sha256 or file_sha256(self.checkpoint))[:12]}"
+        self._model = None
+
+    @property
+    def backend(self) -> str:
+        return f"cotracker3_offline:{self._weights}:grid={self.grid}"
+
+    def _load(self):
+        if self._model is None:
+            import torch
+
+            try:
+                model = torch.hub.load(str(self.repo), "cotracker3_offline", source="local", pretrained=False)
+            except Exception as exc:  # hubconf import errors come in many types
+                raise WeightsError(f"could not build cotracker3_offline from the checkout {self.repo} "
+                                   f"({type(exc).__name__}: {exc}); is it a clone of github.com/facebookresearch/co-tracker?") from None
+            if self.checkpoint is not None:
+                state = torch.load(self.checkpoint, map_location="cpu", weights_only=True)
+                if isinstance(state, dict) and "model" in state and isinstance(state["model"], dict):
+                    state = state["model"]
+                try:
+                    model.model.load_state_dict(state)
+                except RuntimeError as exc:
+                    raise WeightsError(f"{self.checkpoint}: does not fit cotracker3_offline ({str(exc)[:200]}); "
+                                       "is it scaled_offline.pth?") from None
+            self._model = model.to(self.device).eval()
+        return self._model
+
+    def track(self, frames: np.ndarray, box: tuple[float, float, float, float] | None = None) -> Tracks:
+        import torch
+
+        model = self._load()
+        t, h, w = frames.shape[:3]
+        video = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2)[None].float().to(self.device)
+        mask = None
+        if box is not None:
+            # The DMT evaluation passes a rectangular mask; CoTracker keeps grid points inside it.
+            mask = torch.zeros(1, 1, h, w, device=self.device)
+            x0, y0, x1, y1 = (int(round(v)) for v in box)
+            mask[..., max(0, y0):min(h, y1 + 1), max(0, x0):min(w, x1 + 1)] = 1
+        with torch.no_grad():
+            tracks, vis = model(video, grid_size=self.grid, segm_mask=mask)
+        tr = tracks[0].permute(1, 0, 2).cpu().numpy().astype(np.float64)  # [N, T, 2]
+        vi = vis[0].permute(1, 0).cpu().numpy().astype(bool)
+        if vi.ndim == 3:
+            vi = vi[..., 0]
+        if tr.shape[0] == 0:
+            raise ConfigError(f"no CoTracker grid point lies inside the box {box}; use a larger box")
+        return Tracks(tr, vi, (w, h))
+
+
+@dataclass(frozen=True)
+class TrackerChoice:
+    """The tracker that will run, or why the requested one cannot."""
+
+    requested: str
+    tracker: Tracker | None
+    unavailable: str | None = None  # reason with the fixing command, when tracker is None
+
+
+def build_tracker(name: str = "auto", *, grid: int | None = None, device: str = "cpu",
+                  repo: str | Path | None = None, checkpoint: str | Path | None = None) -> TrackerChoice:
+    """Resolve a tracker name (``auto``, ``cotracker3``, ``lk``, ``gt``) without the network.
+
+    ``gt`` returns the LK tracker, which runs on the generated side (ground truth exists only for
+    the reference of synthetic clips).
+
+    Raises:
+        ConfigError: unknown tracker name or bad grid.
+    """
+    if name not in TRACKERS:
+        raise ConfigError(f"unknown tracker {name!r}; choose one of {', '.join(TRACKERS)}")
+    if grid is not None and grid < 2:
+        raise ConfigError(f"--grid must be at least 2, got {grid}")
+    g = grid or DEFAULT_GRID
+    if name in ("lk", "gt"):
+        return TrackerChoice(name, LKTracker(grid=g))
+    from motionbench import weights
+
+    try:
+        repo_loc = weights.locate_cotracker_repo(repo)
+        ckpt = weights.locate_cotracker_checkpoint(checkpoint)
+    except weights.WeightsMissing as exc:
+        if name == "auto":
+            return TrackerChoice(name, LKTracker(grid=g))
+        return TrackerChoice(name, None, str(exc))
+    return TrackerChoice(name, CoTracker3Tracker(repo_loc.path, ckpt.path, grid=g, device=device))

@@ -1,0 +1,154 @@
+"""CLIP text alignment and temporal consistency with a tiny open_clip model (random weights, no network)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from motionbench.metrics.api import ScoringItem
+from motionbench.metrics.clip import ClipEncoder, ClipTemporal, ClipText, clip_temporal_score, clip_text_score
+from motionbench.video import Clip
+
+TINY = "mb-tiny-clip"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def tiny_clip_config(tmp_path_factory):
+    """Register a tiny CLIP architecture with open_clip (a JSON config, as open_clip ships its own)."""
+    import open_clip
+    import torch
+
+    torch.set_num_threads(1)
+    cfg = {
+        "embed_dim": 32,
+        "quick_gelu": True,
+        "vision_cfg": {"image_size": 32, "layers": 2, "width": 64, "head_width": 32, "patch_size": 8},
+        "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 64, "heads": 2, "layers": 2},
+    }
+    path = tmp_path_factory.mktemp("clipcfg") / f"{TINY}.json"
+    path.write_text(json.dumps(cfg))
+    open_clip.add_model_config(path)
+    yield
+
+
+@pytest.fixture(scope="module")
+def encoder():
+    return ClipEncoder(f"{TINY}:random")
+
+
+def frames(seed: int, t: int = 6, size: int = 40) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (t, size, size, 3), dtype=np.uint8)
+
+
+def test_static_video_has_temporal_consistency_one(encoder):
+    video = np.repeat(frames(0, t=1), 5, axis=0)
+    emb = encoder.encode_frames(video)
+    assert clip_temporal_score(emb) == pytest.approx(1.0, abs=1e-6)
+
+
+def test_changing_video_is_less_consistent_than_a_static_one(encoder):
+    assert clip_temporal_score(encoder.encode_frames(frames(1))) < 0.999
+
+
+def test_text_and_temporal_scores_stay_in_range(encoder):
+    for seed in range(3):
+        emb = encoder.encode_frames(frames(seed))
+        for prompt in ("a dog running on a beach", "", "a red car turning left at night"):
+            s = clip_text_score(emb, encoder.encode_text(prompt))
+            assert -1.0 <= s <= 1.0
+        assert -1.0 <= clip_temporal_score(emb) <= 1.0
+
+
+def test_embeddings_are_normalised_and_deterministic(encoder):
+    emb = encoder.encode_frames(frames(5, t=3))
+    assert np.allclose(np.linalg.norm(emb, axis=1), 1.0, atol=1e-5)
+    again = ClipEncoder(f"{TINY}:random").encode_frames(frames(5, t=3))
+    assert np.allclose(emb, again, atol=1e-5)
+
+
+def test_scores_match_a_hand_computed_example():
+    img = np.array([[3.0, 4.0], [1.0, 0.0], [0.0, 2.0]])  # unnormalised on purpose
+    txt = np.array([0.0, 5.0])
+    # cosines with the text: 0.8, 0, 1 -> mean 0.6; consecutive pairs: 0.6, 0 -> mean 0.3
+    assert clip_text_score(img, txt) == pytest.approx(0.6)
+    assert clip_temporal_score(img) == pytest.approx(0.3)
+    assert ClipText()(img, txt) == pytest.approx(0.6)
+    assert ClipTemporal()(img) == pytest.approx(0.3)
+
+
+def test_temporal_needs_two_frames():
+    with pytest.raises(ValueError, match="at least 2 frames"):
+        clip_temporal_score(np.ones((1, 4)))
+
+
+def test_class_attributes_do_not_drift():
+    assert (ClipText.name, ClipText.higher_is_better, ClipText.version) == ("clip_text", True, "1")
+    assert (ClipTemporal.name, ClipTemporal.higher_is_better, ClipTemporal.version) == ("clip_temporal", True, "1")
+    assert "raw cosine" in ClipText.convention and "no clamp" in ClipText.convention
+    assert "consecutive" in ClipTemporal.convention
+
+
+def test_batch_update_compute_is_a_per_video_mean(encoder):
+    m = ClipTemporal(backend=encoder.backend)
+    vids = [encoder.encode_frames(frames(s)) for s in range(3)]
+    for v in vids:
+        m.update(v)
+    assert m.compute() == pytest.approx(np.mean([clip_temporal_score(v) for v in vids]))
+
+
+def test_a_local_weights_file_loads_and_names_its_checksum(encoder, tmp_path):
+    import torch
+
+    path = tmp_path / "tiny.pt"
+    torch.save(encoder.model.state_dict(), path)
+    enc = ClipEncoder(f"{TINY}:{path}")
+    assert "sha256=" in enc.backend and "tiny.pt" in enc.backend
+    v = frames(9, t=3)
+    assert np.allclose(enc.encode_frames(v), encoder.encode_frames(v), atol=1e-5)
+
+
+def test_scorer_shares_one_image_pass_and_one_text_pass_per_prompt(tmp_path):
+    from motionbench.metrics.scorer import build_scorer
+
+    scorer = build_scorer(("clip_text", "clip_temporal"), clip=f"{TINY}:random")
+    ref = Clip(frames(0), 8.0)
+    items = [ScoringItem(f"job{i}", Clip(frames(10 + i), 8.0), "a cat" if i % 2 else "a dog") for i in range(4)]
+    out = scorer.score_sample(ref, items, cache_dir=tmp_path)
+    assert scorer.encoder.frames_encoded == sum(it.clip.num_frames for it in items)
+    assert scorer.encoder.texts_encoded == 2
+    for it in items:
+        got = {v.metric: v for v in out[it.job]}
+        assert set(got) == {"clip_text", "clip_temporal"}
+        emb = scorer.encoder.encode_frames(it.clip.frames)
+        assert got["clip_text"].value == pytest.approx(clip_text_score(emb, scorer.encoder.encode_text(it.prompt)), abs=1e-6)
+        assert got["clip_temporal"].status == "ok" and got["clip_temporal"].backend.endswith("random-init")
+
+
+def test_missing_weights_are_skipped_with_the_command_never_zero(tmp_path, monkeypatch):
+    import huggingface_hub
+
+    from motionbench.metrics.scorer import build_scorer
+
+    monkeypatch.setenv("MOTIONBENCH_CACHE", str(tmp_path / "mb"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setattr(huggingface_hub, "try_to_load_from_cache", lambda *a, **k: None)
+    scorer = build_scorer(("clip_text", "clip_temporal"))
+    out = scorer.score_sample(Clip(frames(0), 8.0), [ScoringItem("j", Clip(frames(1), 8.0), "a dog")])
+    for v in out["j"]:
+        assert v.status == "skipped" and v.value is None
+        assert "motionbench download clip" in v.reason
+    assert scorer.backends()["clip_text"].endswith("unavailable")
+
+
+def test_bad_clip_specs_are_clear_errors():
+    from motionbench.errors import WeightsError
+    from motionbench.metrics.scorer import build_scorer
+
+    with pytest.raises(WeightsError, match="ARCH:WEIGHTS"):
+        build_scorer(("clip_text",), clip="ViT-B-32")
+    with pytest.raises(WeightsError, match="not found"):
+        build_scorer(("clip_text",), clip=f"{TINY}:/nonexistent/weights.pt")
+    with pytest.raises(WeightsError, match="not known to open_clip"):
+        build_scorer(("clip_text",), clip="NoSuchArch:openai")

@@ -1,0 +1,180 @@
+"""Trackers against clips whose motion is known by construction.
+
+The clips here are textured images moved by known sub-pixel paths (a camera pan, or a textured
+square over a textured background), so every grid point has a ground-truth track.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from motionbench.metrics.trackers import LKTracker, build_tracker, grid_points
+from motionbench.metrics.tracks import Tracks
+
+SIZE = 96
+
+
+def texture(seed: int, size: int, sigma: float = 1.5) -> np.ndarray:
+    """Smooth random RGB texture, uint8 [size, size, 3]."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    img = rng.random((size, size, 3)).astype(np.float32)
+    img = cv2.GaussianBlur(img, (0, 0), sigma)
+    img = (img - img.min()) / (img.max() - img.min())
+    return (img * 255).astype(np.uint8)
+
+
+def path(kind: str, t: np.ndarray, amp: float = 10.0) -> np.ndarray:
+    """Displacement [T, 2] along a named path, starting at (0, 0)."""
+    u = t / max(1, t[-1])
+    if kind == "line":
+        d = np.stack([amp * u, 0.5 * amp * u], -1)
+    elif kind == "zigzag":
+        d = np.stack([amp * u, 0.6 * amp * np.abs(((4 * u) % 2) - 1) - 0.6 * amp], -1)
+    elif kind == "circle":
+        d = np.stack([0.6 * amp * np.sin(2 * np.pi * u), 0.6 * amp * (1 - np.cos(2 * np.pi * u))], -1)
+    elif kind == "static":
+        d = np.zeros((len(t), 2))
+    else:
+        raise ValueError(kind)
+    return d - d[0]
+
+
+def camera_clip(kind: str, *, seed: int = 0, frames: int = 12, size: int = SIZE, grid: int = 12, amp: float = 10.0):
+    """A pan over a texture: frames uint8 [T, H, W, 3] and exact tracks of a grid."""
+    import cv2
+
+    pad = 24 + int(amp)
+    canvas = texture(seed, size + 2 * pad)
+    # the same path over any number of frames: sampled at evenly spaced times of one motion
+    d = path(kind, np.linspace(0, 11, frames), amp)
+    out = []
+    for dx, dy in d:
+        m = np.float32([[1, 0, dx - pad], [0, 1, dy - pad]])
+        out.append(cv2.warpAffine(canvas, m, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT))
+    pts = grid_points((size, size), grid)
+    tracks = pts[:, None, :] + d[None].astype(np.float32)
+    return np.stack(out), Tracks(tracks, np.ones(tracks.shape[:2], bool), (size, size))
+
+
+def object_clip(kind: str, *, seed: int = 0, frames: int = 12, size: int = SIZE, side: int = 36):
+    """A textured square moving over a static textured background; tracks of points on the square."""
+    import cv2
+
+    bg = texture(seed + 100, size)
+    fg = texture(seed + 200, side, sigma=1.0)
+    d = path(kind, np.arange(frames, dtype=np.float64), amp=16.0)
+    x0 = y0 = (size - side) / 2 - 8
+    out = []
+    for dx, dy in d:
+        m = np.float32([[1, 0, x0 + dx], [0, 1, y0 + dy]])
+        layer = cv2.warpAffine(fg, m, (size, size), flags=cv2.INTER_LINEAR)
+        alpha = cv2.warpAffine(np.ones((side, side), np.float32), m, (size, size), flags=cv2.INTER_LINEAR)[..., None]
+        out.append((alpha * layer + (1 - alpha) * bg).astype(np.uint8))
+    box = (x0 + 4, y0 + 4, x0 + side - 5, y0 + side - 5)
+    g = np.linspace(0, 1, 8)
+    pts = np.stack(np.meshgrid(box[0] + g * (box[2] - box[0]), box[1] + g * (box[3] - box[1])), -1).reshape(-1, 2)
+    tracks = pts[:, None, :] + d[None]
+    return np.stack(out), Tracks(tracks, np.ones(tracks.shape[:2], bool), (size, size)), box
+
+
+def test_lk_follows_a_camera_pan_within_a_pixel():
+    frames, gt = camera_clip("zigzag", grid=10)
+    est = LKTracker(grid=10).track(frames)
+    err = np.linalg.norm(est.tracks - gt.tracks, axis=-1)
+    assert np.median(err) < 0.5, np.median(err)
+    assert est.visibility.mean() > 0.8
+
+
+def test_lk_follows_a_moving_object_inside_its_box():
+    frames, gt, box = object_clip("circle")
+    est = LKTracker(grid=40).track(frames, box=box)
+    assert est.num_points > 20
+    # ground truth at the tracker's seeds: the object translates rigidly
+    d = gt.tracks[0] - gt.tracks[0, 0]
+    truth = est.tracks[:, :1] + d[None]
+    err = np.linalg.norm(est.tracks - truth, axis=-1)
+    assert np.median(err) < 1.0, np.median(err)
+
+
+def test_lk_on_a_static_clip_reports_no_motion():
+    frames = np.repeat(texture(3, SIZE)[None], 6, axis=0)
+    est = LKTracker(grid=8).track(frames)
+    assert np.abs(est.tracks - est.tracks[:, :1]).max() < 1e-3
+    assert est.visibility.all()
+
+
+def test_grid_is_kept_inside_the_box():
+    pts = grid_points((100, 50), 10, box=(10, 5, 40, 30))
+    assert len(pts) > 0
+    assert (pts[:, 0] >= 10).all() and (pts[:, 0] <= 40).all() and (pts[:, 1] >= 5).all() and (pts[:, 1] <= 30).all()
+
+
+def test_auto_falls_back_to_lk_and_names_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.delenv("MOTIONBENCH_COTRACKER_REPO", raising=False)
+    choice = build_tracker("auto", grid=20)
+    assert isinstance(choice.tracker, LKTracker) and choice.tracker.backend.startswith("lk:") and "grid=20" in choice.tracker.backend
+    missing = build_tracker("cotracker3")
+    assert missing.tracker is None and "motionbench download cotracker" in missing.unavailable
+
+
+def test_unknown_tracker_and_bad_grid_are_clear_errors():
+    from motionbench.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="choose one of"):
+        build_tracker("raft")
+    with pytest.raises(ConfigError, match="at least 2"):
+        build_tracker("lk", grid=1)
+
+
+# ---------------------------------------------------------------------------------------------
+# CoTracker3 through MotionBench's own loader, from a local co-tracker checkout (random weights).
+
+COTRACKER_REPO = __import__("os").environ.get("MOTIONBENCH_COTRACKER_REPO")
+needs_cotracker = pytest.mark.skipif(
+    not COTRACKER_REPO, reason="set MOTIONBENCH_COTRACKER_REPO to a local co-tracker checkout to run this test")
+
+
+@needs_cotracker
+def test_cotracker3_builds_and_tracks_with_random_weights():
+    import torch
+
+    from motionbench.metrics.trackers import CoTracker3Tracker
+    from motionbench.weights import locate_cotracker_repo
+
+    torch.manual_seed(0)
+    repo = locate_cotracker_repo()
+    frames, _ = camera_clip("line", frames=8, size=64)
+    tracker = CoTracker3Tracker(repo.path, None, grid=5)
+    full = tracker.track(frames)
+    assert full.tracks.shape == (25, 8, 2) and np.isfinite(full.tracks).all()
+    assert tracker.backend == "cotracker3_offline:random-init:grid=5"
+    box = (8.0, 8.0, 40.0, 40.0)
+    part = tracker.track(frames, box=box)
+    start = part.tracks[:, 0]
+    assert 0 < part.num_points < 25
+    assert ((start >= np.array(box[:2]) - 1) & (start <= np.array(box[2:]) + 1)).all()
+
+
+@needs_cotracker
+def test_cotracker3_checkpoint_file_loads_through_the_scorer(tmp_path):
+    import torch
+
+    from motionbench.metrics.api import ScoringItem
+    from motionbench.metrics.scorer import build_scorer
+    from motionbench.video import Clip
+
+    torch.manual_seed(0)
+    predictor = torch.hub.load(COTRACKER_REPO, "cotracker3_offline", source="local", pretrained=False)
+    ckpt = tmp_path / "scaled_offline.pth"
+    torch.save(predictor.model.state_dict(), ckpt)
+    scorer = build_scorer(("motion_fidelity",), tracker="cotracker3", grid=4, tracker_repo=COTRACKER_REPO,
+                          tracker_checkpoint=str(ckpt))
+    backend = scorer.backends()["motion_fidelity"]
+    assert backend.startswith("cotracker3_offline:sha256=") and backend.endswith("grid=4")
+    ref = Clip(camera_clip("line", frames=6, size=64)[0], 8.0)
+    out = scorer.score_sample(ref, [ScoringItem("j", ref, "p")])
+    assert all(v.status == "ok" and np.isfinite(v.value) for v in out["j"])
