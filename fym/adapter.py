@@ -1,15 +1,21 @@
 """Follow-Your-Motion as a MotionBench method (entry point ``fym``).
 
-``fit`` (once per reference): resize and trim the reference (``train_frames``, ``train_height`` x
-``train_width``, 4k+1 frames), classify heads (:mod:`fym.heads`), train the spatial LoRA then the
+``fit`` (once per reference): trim the reference to ``train_frames`` (then 4k+1 frames) and resize
+it (``size_policy``: ``area`` keeps the clip's aspect ratio at about ``train_height*train_width``
+pixels; ``fixed`` cover-crops to exactly ``train_height`` x ``train_width``), classify heads (:mod:`fym.heads`), train the spatial LoRA then the
 temporal LoRA (:mod:`fym.stages`). The state is the head scores, both LoRAs and the training
 statistics; ``save_state`` writes ``heads.json``, ``spatial.safetensors``/``.json``,
-``temporal.safetensors``/``.json`` and ``fit.json``; ``load_state`` reads them back, so a second
-run reuses the LoRAs instead of retraining.
+``temporal.safetensors``/``.json`` and ``fym_state.json`` (the runner keeps its own ``fit.json``
+beside them); ``load_state`` reads them back, so a second run reuses the LoRAs instead of
+retraining. With ``heads_cache=DIR`` the head scores are also kept per reference in ``DIR`` and
+reused by fits that differ only in LoRA or stage options (the rule is re-applied with the
+configured ``alpha_threshold``).
 
 ``generate`` (per prompt and seed): activate both LoRAs (``spatial_scale``, ``temporal_scale``),
-sample ``ceil_4k+1(num_frames)`` frames at the request's size rounded to multiples of 16 (or at
-``sample_height`` x ``sample_width``), drop the extra trailing frames and resize to the request.
+sample ``ceil_4k+1(num_frames)`` frames (at ``sample_height`` x ``sample_width`` when set, else at
+the request's aspect ratio with the training pixel count under ``area``, or the request's size
+under ``fixed``; multiples of 16), drop the extra trailing frames and resize to the request.
+Sampling near the training resolution matters: Wan2.1 degrades far below 480p.
 
 Presets: ``tiny`` (CPU, seconds; the tiny random Wan), ``code`` (the public code's
 hyper-parameters: rank 16, alpha 16, lr 1e-4, 1500 steps per stage, weight decay 0.1/0.5, alpha
@@ -46,7 +52,10 @@ from motionbench.methods.base import GenerationRequest, Method, Reference
 #: Options that only affect sampling; changing them never retrains (excluded from state_key).
 GENERATION_ONLY = frozenset({"spatial_scale", "temporal_scale", "sample_steps", "guidance", "sample_shift", "sampler",
                              "negative_prompt", "sample_height", "sample_width"})
+#: Options that change where things are cached, not what is computed (also excluded from state_key).
+BOOKKEEPING = frozenset({"heads_cache"})
 STATE_FORMAT = "fym-state/1"
+STATE_FILE = "fym_state.json"
 
 
 @dataclass
@@ -61,11 +70,13 @@ class FYMConfig:
     train_frames: int = 81  # first N frames of the reference (then floor to 4k+1)
     train_height: int = 480
     train_width: int = 832
+    size_policy: Literal["area", "fixed"] = "area"
     train_prompt: str = "a video"  # the benchmark has no reference captions; a neutral prompt
     # stage 1: head classification
     alpha_threshold: float = 1.25  # temporal iff w_t >= alpha * w_s (paper 1.25, code 1.3)
     classify_timestep_index: int = 1  # of 1000 shifted timesteps (index 1: noise level ~0.9998)
     classify_band: int = 0  # template half-width in tokens; 0: half a frame's tokens
+    heads_cache: str = ""  # folder to keep/reuse head scores per reference ("" = only inside the state)
     # LoRA and optimisation
     rank: int = 128
     lora_alpha: float = 128.0
@@ -95,7 +106,7 @@ class FYMConfig:
     sample_shift: float = 5.0
     sampler: Literal["unipc", "euler"] = "unipc"
     negative_prompt: str = ""
-    sample_height: int = 0  # 0: the request's height rounded to a multiple of 16
+    sample_height: int = 0  # 0: from size_policy (see module docstring)
     sample_width: int = 0
 
     def validate(self) -> None:
@@ -113,6 +124,17 @@ class FYMConfig:
             raise ConfigError("fym: lr and alpha_threshold must be > 0")
         if not 0 <= self.classify_timestep_index < 1000:
             raise ConfigError(f"fym: classify_timestep_index={self.classify_timestep_index} must be in [0, 1000)")
+
+
+def area_size(size: tuple[int, int], area: int, multiple: int = 16) -> tuple[int, int]:
+    """(height, width), multiples of ``multiple``, with the aspect ratio of ``size = (width, height)``
+    and about ``area`` pixels."""
+    width, height = size
+    if width < 1 or height < 1:
+        raise MotionBenchError(f"cannot size a video of {width}x{height} pixels")
+    h = (area * height / width) ** 0.5
+    w = h * width / height
+    return max(multiple, round(h / multiple) * multiple), max(multiple, round(w / multiple) * multiple)
 
 
 @dataclass
@@ -171,7 +193,7 @@ class FollowYourMotion(Method):
     def state_key(self) -> str:
         cfg = self.config
         items = sorted((f.name, repr(getattr(cfg, f.name))) for f in dataclasses.fields(cfg)
-                       if f.name not in GENERATION_ONLY)
+                       if f.name not in GENERATION_ONLY | BOOKKEEPING)
         return hashlib.sha256(repr((self.name, STATE_FORMAT, items)).encode()).hexdigest()[:16]
 
     def training_frames(self, reference: Reference) -> np.ndarray:
@@ -180,14 +202,32 @@ class FollowYourMotion(Method):
 
         frames = reference.clip.frames[: self.config.train_frames]
         frames = frames[: vae_frame_count(frames.shape[0], "floor")]
-        return resize_frames(frames, self.config.train_height, self.config.train_width)
+        height, width = self.train_size(reference.clip.size)
+        return resize_frames(frames, height, width)
+
+    def train_size(self, clip_size: tuple[int, int]) -> tuple[int, int]:
+        """(height, width) the reference is trained at, for a clip of ``(width, height)``."""
+        cfg = self.config
+        if cfg.size_policy == "fixed":
+            return cfg.train_height, cfg.train_width
+        return area_size(clip_size, cfg.train_height * cfg.train_width)
+
+    def sample_size(self, request_size: tuple[int, int]) -> tuple[int, int]:
+        """(height, width) videos are sampled at for a request of ``(width, height)``."""
+        from motionbench.backbones import round_size
+
+        cfg = self.config
+        if cfg.sample_height and cfg.sample_width:
+            return cfg.sample_height, cfg.sample_width
+        if cfg.size_policy == "fixed":
+            return round_size(request_size[1]), round_size(request_size[0])
+        return area_size(request_size, cfg.train_height * cfg.train_width)
 
     # -- fit -------------------------------------------------------------------------------------
     def fit(self, reference: Reference, workdir: Path) -> FYMState:
         from motionbench.backbones.lora import lora_state, remove_loras
 
-        from fym.heads import classify_heads
-        from fym.stages import SPATIAL, TEMPORAL, StageSettings, TemporalOptions, spatial_stage, temporal_stage
+        from fym.stages import SPATIAL, StageSettings, TemporalOptions, spatial_stage, temporal_stage
 
         cfg = self.config
         b = self.backbone()
@@ -199,9 +239,7 @@ class FollowYourMotion(Method):
         clip_latents = b.encode_video(frames)
         frame_latents = b.encode_frames(frames)
         t_encode = time.perf_counter()
-        heads = classify_heads(b, clip_latents, embeds, alpha=cfg.alpha_threshold,
-                               timestep_index=cfg.classify_timestep_index, shift=cfg.train_shift,
-                               band=cfg.classify_band or None, seed=cfg.seed)
+        heads = self._head_scores(reference, b, clip_latents, embeds)
         t_heads = time.perf_counter()
         every = [list(range(b.num_heads))] * b.num_blocks
         spatial_heads = heads.spatial_heads() if cfg.decoupled else every
@@ -245,6 +283,28 @@ class FollowYourMotion(Method):
         self._active = state
         return state
 
+    def _head_scores(self, reference: Reference, backbone, clip_latents, embeds):
+        """Classify heads, or reuse scores from ``heads_cache`` computed under the same conditions."""
+        from fym.heads import HeadScores, classify_heads
+
+        cfg = self.config
+        path = None
+        if cfg.heads_cache:
+            what = (reference.key, cfg.model, str(backbone.dtype), backbone.device.type, cfg.train_frames,
+                    cfg.train_height, cfg.train_width, cfg.size_policy, cfg.train_prompt, cfg.classify_timestep_index, cfg.train_shift,
+                    cfg.classify_band, cfg.seed)
+            digest = hashlib.sha256(repr(what).encode()).hexdigest()[:16]
+            path = Path(cfg.heads_cache).expanduser() / f"{reference.key}-{digest}.json"
+            if path.is_file():
+                return dataclasses.replace(HeadScores.load(path), alpha=cfg.alpha_threshold)
+        heads = classify_heads(backbone, clip_latents, embeds, alpha=cfg.alpha_threshold,
+                               timestep_index=cfg.classify_timestep_index, shift=cfg.train_shift,
+                               band=cfg.classify_band or None, seed=cfg.seed)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            heads.save(path)
+        return heads
+
     # -- state I/O ---------------------------------------------------------------------------------
     def save_state(self, state: FYMState, directory: Path) -> None:
         from safetensors.torch import save_file
@@ -258,7 +318,7 @@ class FollowYourMotion(Method):
                     "heads_per_block": lora["heads_per_block"]}
             save_file(lora["state"], str(directory / f"{name}.safetensors"), metadata={"format": meta["format"]})
             (directory / f"{name}.json").write_text(json.dumps(meta, indent=1))
-        (directory / "fit.json").write_text(json.dumps(state.info, indent=1))
+        (directory / STATE_FILE).write_text(json.dumps(state.info, indent=1))
 
     def load_state(self, directory: Path) -> FYMState:
         from motionbench.backbones.lora import read_lora
@@ -266,9 +326,9 @@ class FollowYourMotion(Method):
         from fym.heads import HeadScores
 
         directory = Path(directory)
-        fit_file = directory / "fit.json"
+        fit_file = directory / STATE_FILE
         if not fit_file.is_file():
-            raise MotionBenchError(f"{directory} holds no FYM state (fit.json missing); delete it to refit")
+            raise MotionBenchError(f"{directory} holds no FYM state ({STATE_FILE} missing); delete it to refit")
         info = json.loads(fit_file.read_text())
         if info.get("format") != STATE_FORMAT:
             raise MotionBenchError(f"{fit_file}: format {info.get('format')!r}, expected {STATE_FORMAT!r}; delete it to refit")
@@ -299,7 +359,7 @@ class FollowYourMotion(Method):
             set_lora_scales(transformer, present)
 
     def generate(self, state: FYMState | None, reference: Reference, request: GenerationRequest) -> np.ndarray:
-        from motionbench.backbones import resize_frames, round_size, sample_latents, vae_frame_count
+        from motionbench.backbones import resize_frames, sample_latents, vae_frame_count
 
         cfg = self.config
         if state is None:
@@ -307,8 +367,7 @@ class FollowYourMotion(Method):
         b = self.backbone()
         self._activate(state)
         width, height = request.size
-        sh = cfg.sample_height or round_size(height)
-        sw = cfg.sample_width or round_size(width)
+        sh, sw = self.sample_size(request.size)
         n = vae_frame_count(request.num_frames, "ceil")
         negative = self._embed(cfg.negative_prompt) if cfg.guidance > 1.0 else None
         latents = sample_latents(b, self._embed(request.prompt), negative, num_frames=n, height=sh, width=sw,

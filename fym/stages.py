@@ -107,13 +107,15 @@ def spatial_stage(backbone: WanBackbone, frame_latents: torch.Tensor, prompt_emb
 
 def temporal_stage(backbone: WanBackbone, frames: np.ndarray, clip_latents: torch.Tensor, prompt_embeds: torch.Tensor,
                    heads_per_block: Sequence[Sequence[int]], settings: StageSettings, options: TemporalOptions, *,
-                   frozen: Sequence[str] = (SPATIAL,), name: str = TEMPORAL) -> StageResult:
+                   frozen: Sequence[str] = (SPATIAL,), name: str = TEMPORAL,
+                   encoded: dict[tuple[int, ...], torch.Tensor] | None = None) -> StageResult:
     """Train LoRA ``name`` on the clip with the adapters in ``frozen`` active (scale 1) and fixed.
 
     Args:
         frames: the reference ``uint8 [T, H, W, 3]`` (``T = 4k+1``) sparse subsets are taken from.
         clip_latents: ``encode_video(frames)``, ``[1, C, F, h, w]`` (the dense input).
         frozen: names of already-trained adapters to keep active (missing ones are ignored).
+        encoded: latents of frame subsets already encoded, by index tuple (filled as a cache).
     """
     result = StageResult(name=name, lora=None, stats=None, heads=_owned(heads_per_block))
     if result.heads == 0:
@@ -126,7 +128,7 @@ def temporal_stage(backbone: WanBackbone, frames: np.ndarray, clip_latents: torc
     lora.set_trainable(True)
 
     full_latent_frames = clip_latents.shape[2]
-    cache: dict[tuple[int, ...], torch.Tensor] = {}
+    cache: dict[tuple[int, ...], torch.Tensor] = {} if encoded is None else encoded
 
     def batch_fn(step: int, generator: torch.Generator) -> TrainBatch:
         if not options.sparse:

@@ -221,3 +221,47 @@ def test_real_weights_load_and_generate():
     assert (b.num_blocks, b.num_heads, b.head_dim) == (30, 12, 128)
     video = generate_video(b, "a red ball rolls on grass", num_frames=5, height=64, width=64, steps=2, seed=0)
     assert video.shape == (5, 64, 64, 3) and video.std() > 1.0
+
+
+def test_gradient_checkpointing_gives_the_same_lora_gradients():
+    from motionbench.backbones import training_step
+
+    grads = []
+    for checkpointing in (False, True):
+        b = load_backbone("tiny", seed=0, gradient_checkpointing=checkpointing)
+        assert b.transformer.gradient_checkpointing is checkpointing
+        lora = add_head_lora(b.transformer, "all", [[0, 1]] * b.num_blocks, rank=2, alpha=2)
+        set_lora_scales(b.transformer, {"all": 1.0})
+        lora.set_trainable(True)
+        with torch.no_grad():  # A is seeded-random already; make B non-zero so A gets gradients too
+            for w, m in lora.masks:
+                w.copy_(torch.randn(w.shape, generator=torch.Generator().manual_seed(1)) * m)
+        z = torch.randn(1, b.latent_channels, 2, 4, 4, generator=torch.Generator().manual_seed(0))
+        b.transformer.train()
+        out = training_step(b, TrainBatch(z, b.encode_prompts(["x"])), torch.Generator().manual_seed(0))
+        out.loss.backward()
+        grads.append([p.grad.clone() for p in lora.parameters()])
+    assert all(g is not None and g.abs().sum() > 0 for g in grads[1])
+    for g0, g1 in zip(*grads):
+        torch.testing.assert_close(g0, g1, rtol=1e-5, atol=1e-6)
+
+
+def test_bf16_path_keeps_fp32_islands_and_trains():
+    """The GPU precision setup (bf16 DiT, float32 norms/time embedding/LoRA/VAE), exercised on the CPU."""
+    b = load_backbone("tiny", dtype="bf16", seed=0)
+    params = dict(b.transformer.named_parameters())
+    assert params["blocks.0.attn1.to_q.weight"].dtype == torch.bfloat16
+    assert params["blocks.0.scale_shift_table"].dtype == torch.float32
+    assert params["condition_embedder.time_embedder.linear_1.weight"].dtype == torch.float32
+    assert next(b.vae.parameters()).dtype == torch.float32
+    lora = add_head_lora(b.transformer, "all", [[0, 1, 2, 3]] * b.num_blocks, rank=2, alpha=2)
+    set_lora_scales(b.transformer, {"all": 1.0})
+    lora.set_trainable(True)
+    assert all(p.dtype == torch.float32 for p in lora.parameters())
+    z = b.encode_video(moving_square(5))
+    stats = train(b, lora.parameters(), lambda s, g: TrainBatch(z, b.encode_prompts(["x"])), steps=3, lr=1e-3,
+                  after_step=lora.project)
+    assert all(np.isfinite(stats.losses))
+    assert any(float(w.detach().abs().max()) > 0 for w, _ in lora.masks)
+    video = generate_video(b, "x", num_frames=5, height=32, width=32, steps=2, guidance=2.0, seed=0)
+    assert video.shape == (5, 32, 32, 3) and video.std() > 0

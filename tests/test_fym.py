@@ -262,9 +262,50 @@ def test_presets_and_ablation_switches():
         build_config(FollowYourMotion, ["sparse_pattern=zigzag"])
 
 
+def test_head_scores_are_reused_from_the_cache(tmp_path, monkeypatch):
+    import fym.heads
+
+    reference = make_reference()
+    first = FollowYourMotion(build_config(FollowYourMotion, ["preset=tiny", f"heads_cache={tmp_path / 'h'}"]))
+    first.fit(reference, tmp_path / "w1")
+    assert len(list((tmp_path / "h").glob(f"{reference.key}-*.json"))) == 1
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("heads were re-classified instead of reused")
+
+    monkeypatch.setattr(fym.heads, "classify_heads", forbidden)
+    second = FollowYourMotion(build_config(FollowYourMotion, ["preset=tiny", f"heads_cache={tmp_path / 'h'}",
+                                                              "rank=2", "alpha_threshold=1e6"]))
+    state = second.fit(reference, tmp_path / "w2")
+    assert state.heads.alpha == 1e6 and state.info["heads"]["temporal"] == 0  # rule re-applied to cached scores
+    assert "temporal" not in state.loras
+
+
+def test_offline_default_model_names_the_download(monkeypatch, tmp_path):
+    from motionbench.errors import WeightsError
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    method = FollowYourMotion(build_config(FollowYourMotion, []))
+    with pytest.raises(WeightsError, match="huggingface-cli download Wan-AI/Wan2.1-T2V-1.3B-Diffusers"):
+        method.fit(make_reference(), tmp_path / "w")
+
+
+def test_sizes_keep_the_aspect_ratio_at_the_training_area():
+    from fym.adapter import area_size
+
+    assert area_size((832, 480), 480 * 832) == (480, 832)
+    assert area_size((128, 128), 480 * 832) == (624, 624)  # a square clip is not cropped to 16:9
+    paper = FollowYourMotion(build_config(FollowYourMotion, ["preset=paper"]))
+    assert paper.train_size((256, 256)) == (624, 624) and paper.sample_size((256, 128)) == (448, 896)
+    fixed = FollowYourMotion(build_config(FollowYourMotion, ["preset=paper", "size_policy=fixed"]))
+    assert fixed.train_size((256, 256)) == (480, 832) and fixed.sample_size((250, 130)) == (128, 256)
+    assert FollowYourMotion(build_config(FollowYourMotion, ["preset=tiny"])).sample_size((128, 96)) == (32, 32)
+
+
 def test_state_key_ignores_generation_options():
     base = FollowYourMotion(build_config(FollowYourMotion, ["preset=tiny"]))
-    for opt in ("guidance=7", "sample_steps=9", "temporal_scale=0.5", "negative_prompt=blurry"):
+    for opt in ("guidance=7", "sample_steps=9", "temporal_scale=0.5", "negative_prompt=blurry", "heads_cache=/tmp/x"):
         assert FollowYourMotion(build_config(FollowYourMotion, ["preset=tiny", opt])).state_key() == base.state_key()
     for opt in ("rank=8", "sparse=false", "alpha_threshold=1.3", "model=wan2.1-1.3b-random"):
         assert FollowYourMotion(build_config(FollowYourMotion, ["preset=tiny", opt])).state_key() != base.state_key()
@@ -289,9 +330,11 @@ def test_fit_generate_deterministic_and_state_roundtrip(tmp_path):
     saved = tmp_path / "state"
     saved.mkdir()
     method.save_state(state, saved)
-    assert {p.name for p in saved.iterdir()} >= {"heads.json", "fit.json", "spatial.safetensors", "temporal.safetensors"}
+    assert {p.name for p in saved.iterdir()} >= {"heads.json", "fym_state.json", "spatial.safetensors", "temporal.safetensors"}
+    (saved / "fit.json").write_text('{"fit_seconds": 1.0}')  # the runner writes its own record beside ours
     fresh = FollowYourMotion(build_config(FollowYourMotion, ["preset=tiny"]))
     loaded = fresh.load_state(saved)
+    assert loaded.heads == state.heads and loaded.info == state.info
     assert np.array_equal(fresh.generate(loaded, reference, request), video)
 
     # LoRA scales are generation options: zero scales give the base model, a different video

@@ -60,7 +60,8 @@ class StepOutput:
 class TrainStats:
     """What :func:`train` measured.
 
-    ``seconds_per_step`` excludes the first (warm-up) step. ``peak_memory_bytes`` is the CUDA
+    ``seconds_per_step`` is the mean and ``step_seconds`` the list of step times, both excluding the
+    first (warm-up) step; on CUDA each step is synchronised before it is timed. ``peak_memory_bytes`` is the CUDA
     allocator's peak during training, ``None`` on the CPU (where only the whole process's peak RSS
     is known; benchmarks measure that in a fresh process per configuration).
     """
@@ -68,6 +69,7 @@ class TrainStats:
     losses: list[float] = field(default_factory=list)
     seconds: float = 0.0
     seconds_per_step: float = 0.0
+    step_seconds: list[float] = field(default_factory=list)
     peak_memory_bytes: int | None = None
 
 
@@ -175,7 +177,7 @@ def train(backbone: WanBackbone, params: Iterable[torch.nn.Parameter], batch_fn:
         torch.cuda.reset_peak_memory_stats(device)
     was_training = backbone.transformer.training
     backbone.transformer.train()
-    start = warm = time.perf_counter()
+    start = warm = last = time.perf_counter()
     try:
         for step in range(steps):
             batch = batch_fn(step, generator)
@@ -188,10 +190,14 @@ def train(backbone: WanBackbone, params: Iterable[torch.nn.Parameter], batch_fn:
             optimizer.step()
             if after_step is not None:
                 after_step(step)
-            stats.losses.append(float(out.loss.detach()))
+            stats.losses.append(float(out.loss.detach()))  # .item() also synchronises CUDA
+            _sync(device)
+            now = time.perf_counter()
             if step == 0:
-                _sync(device)
-                warm = time.perf_counter()
+                warm = now
+            else:
+                stats.step_seconds.append(now - last)
+            last = now
             if log_every and (step + 1) % log_every == 0:
                 log(f"step {step + 1}/{steps} loss {stats.losses[-1]:.4f}")
     finally:

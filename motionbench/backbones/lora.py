@@ -19,6 +19,7 @@ recording rank, alpha and the owned heads, and loaded back with :func:`load_lora
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -98,7 +99,9 @@ def add_head_lora(transformer: nn.Module, name: str, heads_per_block: Sequence[S
     if not targets:
         raise MotionBenchError(f"LoRA {name!r} owns no attention head in any block; nothing to train")
     config = LoraConfig(r=rank, lora_alpha=alpha, target_modules=targets, init_lora_weights=True, lora_dropout=0.0)
-    with torch.random.fork_rng(devices=[]):
+    with torch.random.fork_rng(devices=[]), warnings.catch_warnings():
+        # Several named adapters on one model is the point here; peft warns about it regardless.
+        warnings.filterwarnings("ignore", message="Already found a `peft_config` attribute")
         torch.manual_seed(init_seed)
         transformer.add_adapter(config, adapter_name=name)
 

@@ -188,10 +188,9 @@ def _torch_dtype(dtype: str | torch.dtype | None, device: torch.device) -> torch
 def _cast_keeping_fp32(transformer: Any, dtype: torch.dtype) -> Any:
     """Cast parameters to ``dtype`` except the modules diffusers keeps in float32 (norms, time embedder)."""
     keep = set(getattr(transformer, "_keep_in_fp32_modules", None) or ())
-    for name, module in transformer.named_modules():
-        if keep.intersection(name.split(".")):
-            continue
-        for param in module.parameters(recurse=False):
+    for name, param in transformer.named_parameters():
+        # Entries name modules (norm1, time_embedder) or parameters (scale_shift_table), as in diffusers.
+        if not keep.intersection(name.split(".")):
             param.data = param.data.to(dtype)
     return transformer
 
@@ -199,7 +198,9 @@ def _cast_keeping_fp32(transformer: Any, dtype: torch.dtype) -> Any:
 def _build_random(spec: BackboneSpec, device: torch.device, dtype: torch.dtype, seed: int) -> WanBackbone:
     from diffusers import AutoencoderKLWan, WanTransformer3DModel
 
-    with torch.random.fork_rng(devices=[]):
+    # Initialise on the GPU when there is one: the 1.3B random config takes a minute on the CPU.
+    on_gpu = device.type == "cuda"
+    with torch.random.fork_rng(devices=[device] if on_gpu else []), torch.device(device if on_gpu else "cpu"):
         torch.manual_seed(seed)
         transformer = WanTransformer3DModel(**spec.transformer)
         vae = AutoencoderKLWan(**spec.vae)
@@ -234,9 +235,12 @@ def _load_pretrained(source: str, device: torch.device, dtype: torch.dtype) -> W
         vae = AutoencoderKLWan.from_pretrained(where, subfolder="vae", torch_dtype=torch.float32, **kwargs)
         text_encoder = UMT5EncoderModel.from_pretrained(where, subfolder="text_encoder", torch_dtype=dtype, **kwargs)
         tokenizer = AutoTokenizer.from_pretrained(where, subfolder="tokenizer", **kwargs)
-    except (OSError, ValueError, EnvironmentError) as exc:
+    except Exception as exc:  # noqa: BLE001 - OSError offline, httpx/requests errors without a network, bad files
+        if isinstance(exc, (MemoryError, torch.OutOfMemoryError)):
+            raise
         offline = " (HF_HUB_OFFLINE is set)" if _offline() else ""
-        raise WeightsError(f"cannot load Wan weights from {source!r}{offline}: {str(exc).splitlines()[0]}\n"
+        first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise WeightsError(f"cannot load Wan weights from {source!r}{offline}: {first_line}\n"
                            f"Get them with: {DOWNLOAD_HINT}") from None
     return WanBackbone(transformer=transformer.to(device), vae=vae.to(device).eval(),
                        text_encoder=text_encoder.to(device).eval().requires_grad_(False), tokenizer=tokenizer,
