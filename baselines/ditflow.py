@@ -15,9 +15,9 @@ Algorithm (Pondaven et al., CVPR 2025), on Wan2.1:
 
 Adaptation to Wan2.1. DiTFlow was built on CogVideoX, whose attention mixes text and video tokens;
 Wan's self-attention holds video tokens only (text enters by cross-attention), so no text tokens
-are dropped. Tokens are 2x2 latent patches, frame-major. DiTFlow's code additionally injects the
-reference's keys and values into block 0 during the guided steps; that is not in the paper and is
-not reproduced here. The AMF ties the state to the reference's token grid, so ``generate``
+are dropped. Tokens are 2x2 latent patches, frame-major. DiTFlow's released code can also inject
+the reference's keys and values into some blocks during the guided steps (``injection_blocks``,
+block 0 in its config); this baseline does not (latent optimisation only). The AMF ties the state to the reference's token grid, so ``generate``
 samples at the fitted size (``train_height`` x ``train_width``) and resizes to the request. In
 time, latent frame ``t`` of the video is matched to latent frame ``t`` of the reference (the same
 timing): a video shorter than the reference is guided by the pairs among its frames, and the frames
