@@ -193,6 +193,21 @@ def test_ditflow_guidance_step_lowers_the_amf_loss(reference):
     assert all(b < a for a, b in zip(trace, trace[1:])), trace
 
 
+def test_ditflow_guidance_works_with_gradient_checkpointing(reference):
+    """CUDA runs checkpoint the blocks: the backward pass re-runs the probed block and must agree."""
+    from motionbench.backbones import initial_noise
+
+    results = []
+    for checkpointing in ("off", "on"):
+        method = tiny(DiTFlow, f"gradient_checkpointing={checkpointing}")
+        state = method.fit(reference, Path("."))
+        guidance = method.guidance(state, "a red car drives")
+        x = initial_noise(method.backbone().latent_shape(state.frames, state.height, state.width), seed=2)
+        results.append(guidance.optimise(x, torch.tensor(900.0), lr=0.05))
+    assert method.backbone().transformer.gradient_checkpointing
+    torch.testing.assert_close(results[1], results[0], rtol=1e-4, atol=1e-5)
+
+
 def test_ditflow_guidance_changes_the_video(reference):
     guided = tiny(DiTFlow)
     plain = tiny(DiTFlow, "guidance_steps=0")
