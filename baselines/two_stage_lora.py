@@ -11,7 +11,10 @@ Algorithm (Follow-Your-Motion's ablation baseline, on Wan2.1):
 3. *Sampling* uses both adapters (``spatial_scale``, ``temporal_scale``, 1 and 1).
 
 What it lacks compared with FYM is exactly FYM's contribution: no spatial/temporal head split
-(both LoRAs touch every head), no sparse frame sampling, no adaptive RoPE, no motion loss.
+(both LoRAs touch every head), no sparse frame sampling, no adaptive RoPE, no motion loss. With the
+same options it yields bit-identical weights and videos to ``fym`` with ``decoupled=false
+sparse=false adaptive_rope=false motion_loss=false`` (checked in ``tests/test_baselines.py``), so
+the two implementations cross-check each other.
 
 Presets: ``tiny`` (CPU seconds, the tiny random Wan); ``code`` (FYM's public-code hyper-parameters,
 the setting of its ablation table as far as it is published: rank 16, alpha 16, lr 1e-4, 1500 steps

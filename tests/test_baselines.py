@@ -291,3 +291,21 @@ def test_registered_presets_and_config_errors(cls):
         build_config(cls, ["train_height=30"])
     assert tiny(cls).state_key() == tiny(cls, "sample_steps=9", "guidance=1.0").state_key()
     assert tiny(cls).state_key() != tiny(cls, "train_frames=9").state_key()
+
+
+def test_two_stage_lora_is_fym_with_every_component_off(reference):
+    """The baseline reproduces FYM's "all components off" row exactly (same weights, same video)."""
+    fym = pytest.importorskip("fym.adapter")
+    shared = ["model=tiny", "train_frames=17", "train_height=32", "train_width=32", "rank=4", "lora_alpha=4.0",
+              "lr=3e-3", "spatial_steps=3", "temporal_steps=3", "sample_steps=3", "guidance=3.0",
+              "sample_height=32", "sample_width=32"]
+    baseline = TwoStageLoRA(build_config(TwoStageLoRA, shared))
+    all_off = fym.FollowYourMotion(build_config(fym.FollowYourMotion, shared + [
+        "decoupled=false", "sparse=false", "adaptive_rope=false", "motion_loss=false"]))
+    ours, theirs = baseline.fit(reference, Path(".")), all_off.fit(reference, Path("."))
+    for name in ("spatial", "temporal"):
+        mine, other = ours.adapters[name].tensors, theirs.loras[name]["state"]
+        assert set(mine) == set(other)
+        assert all(torch.equal(mine[k], other[k]) for k in mine), name
+    request = GenerationRequest("a cat", seed=0, num_frames=17, size=(32, 32), fps=8.0)
+    assert np.array_equal(baseline.generate(ours, reference, request), all_off.generate(theirs, reference, request))
