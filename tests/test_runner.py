@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-import time
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -287,3 +287,60 @@ def test_phase_measurement_on_cuda() -> None:
         x = torch.ones(64 * 2**20, dtype=torch.uint8, device="cuda")
         del x
     assert m.memory_kind == CUDA_KIND and 64 <= m.peak_memory_mb < 80
+
+
+def test_a_killed_fit_leaves_nothing_that_counts_as_a_state(tmp_path: Path) -> None:
+    import os
+    import shutil
+    import subprocess
+
+    manifest = write_manifest(tmp_path / "data", {"a": "ok"})
+    cfg = config(manifest, tmp_path / "run", "fitcount")
+    execute_run(cfg)
+    store = RunStore(tmp_path / "run")
+    (state,) = list((store.states_dir / "fitcount").iterdir())
+    # Pretend a fit of the same state was killed mid-save by a process that no longer exists,
+    # and that the finished state was lost: the next run refits and cleans the leftover.
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    leftover = state.with_name(f".{state.name}.{os.uname().nodename}-{dead.pid}.partial")
+    leftover.mkdir()
+    (leftover / "mean.npy").write_bytes(b"half")
+    shutil.rmtree(state)
+    for rec in store.latest_generations().values():
+        (tmp_path / "run" / rec.video).unlink()
+    again = execute_run(cfg)
+    assert again.ok == 2
+    assert not leftover.exists() and (state / ".complete").exists()
+    assert not store.latest_generations()["fitcount/a/0-s0"].fit_cached
+
+
+def test_skipped_scores_count_as_done_and_errors_are_retried(tmp_path: Path) -> None:
+    from motionbench.metrics.api import ScoreValue
+
+    class PartlyFailingScorer(PixelDistanceScorer):
+        """pixel_l1 plus a metric skipped for missing weights and one that fails while ``broken``."""
+
+        broken = True
+
+        def backends(self) -> dict[str, str]:
+            return {**super().backends(), "needs_weights": "w:unavailable", "fragile": "f:v1"}
+
+        def score_sample(self, reference, items, **kw):
+            out = super().score_sample(reference, items, **kw)
+            for job in out:
+                out[job].append(ScoreValue("needs_weights", "", "skipped", None, "1", "w:unavailable", "", True,
+                                           "weights missing; run `motionbench download`"))
+                out[job].append(ScoreValue("fragile", "", "error" if self.broken else "ok",
+                                           None if self.broken else 1.0, "1", "f:v1", "", True))
+            return out
+
+    manifest = write_manifest(tmp_path / "data", {"a": "ok"})
+    scorer = PartlyFailingScorer()
+    first = execute_run(config(manifest, tmp_path / "run", "reference"), scorer=scorer)
+    assert first.scoring.values == {"ok": 2, "skipped": 2, "error": 2}
+    scorer.broken = False
+    second = rescore_run(tmp_path / "run", scorer)
+    assert second.jobs_scored == 2 and second.values["ok"] == 4  # the errors were retried
+    third = rescore_run(tmp_path / "run", scorer)
+    assert third.jobs_scored == 0 and third.jobs_already_scored == 2  # a skip is an answer, not a failure

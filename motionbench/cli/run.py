@@ -111,11 +111,14 @@ class RichProgress:
                                         highlight=False)
         self.progress.update(self.task, advance=1, status=f"[red]{self.failed} failed[/]" if self.failed else "")
 
-    def sample_scored(self, sample: str, videos: int) -> None:
-        if self.score_task is None:
+    def scoring_started(self, videos: int) -> None:
+        if videos:
             self.progress.start()
-            self.score_task = self.progress.add_task("scoring", total=None, status="")
-        self.progress.update(self.score_task, advance=videos, status=sample)
+            self.score_task = self.progress.add_task("scoring", total=videos, status="")
+
+    def sample_scored(self, sample: str, videos: int) -> None:
+        if self.score_task is not None:
+            self.progress.update(self.score_task, advance=videos, status=sample)
 
     def stop(self) -> None:
         self.progress.stop()

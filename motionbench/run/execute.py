@@ -140,9 +140,25 @@ def _fit(method: Method, method_name: str, reference: Reference, task: GroupTask
         return _FitResult(error=describe_error(exc))
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _save_state(method: Method, state: Any, target: Path, m: PhaseMeasurement) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.partial")
+    host = os.uname().nodename
+    # Clean what a killed fit of this state left on this host (other hosts' pids mean nothing here).
+    for stale in target.parent.glob(f".{target.name}.{host}-*.partial"):
+        pid = stale.name[: -len(".partial")].rsplit("-", 1)[-1]
+        if pid.isdigit() and not _pid_alive(int(pid)):
+            shutil.rmtree(stale, ignore_errors=True)
+    tmp = target.with_name(f".{target.name}.{host}-{os.getpid()}.partial")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     try:

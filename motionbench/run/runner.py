@@ -79,6 +79,8 @@ class ProgressSink:
 
     def job_done(self, record: GenerationRecord) -> None: ...
 
+    def scoring_started(self, videos: int) -> None: ...
+
     def sample_scored(self, sample: str, videos: int) -> None: ...
 
     def stop(self) -> None: ...
@@ -231,7 +233,8 @@ def execute_run(config: RunConfig, *, scorer: Scorer | None = None,
         if scorer is not None:
             store.update_run_info({"metric_backends": scorer.backends()})
             try:
-                summary.scoring = score_run(store, all_samples, scorer, on_sample=progress.sample_scored)
+                summary.scoring = score_run(store, all_samples, scorer, on_start=progress.scoring_started,
+                                            on_sample=progress.sample_scored)
             finally:
                 progress.stop()
     summary.seconds = time.perf_counter() - t0
@@ -252,6 +255,7 @@ def rescore_run(run_dir: Path, scorer: Scorer, *, manifest: Path | None = None,
     with store.locked():
         store.update_run_info({"metric_backends": scorer.backends(), "updated": now_iso()})
         try:
-            return score_run(store, samples, scorer, on_sample=progress.sample_scored)
+            return score_run(store, samples, scorer, on_start=progress.scoring_started,
+                                 on_sample=progress.sample_scored)
         finally:
             progress.stop()

@@ -1,9 +1,13 @@
 """The scoring stage: every finished video of a run through a :class:`~motionbench.metrics.api.Scorer`.
 
 Videos are scored one sample at a time (the scorer computes the reference side once per sample).
-A job is scored again only when some metric of the scorer has no ``ok`` score for it *from the same
-backend*, so rerunning after a crash finishes the rest, and rescoring with another CLIP model or
-tracker adds that backend's scores beside the old ones instead of replacing them.
+A job is scored again only when some metric of the scorer has no ``ok`` or ``skipped`` score for it
+*from the same backend*, so rerunning after a crash finishes the rest, and rescoring with another
+CLIP model or tracker adds that backend's scores beside the old ones instead of replacing them.
+A metric skipped for missing weights names an ``...:unavailable`` backend, so installing the weights
+changes the backend and the next ``motionbench score`` fills it in; errors are always retried. The
+scorer scores whole jobs, so a job redone for one metric gets fresh records of the others too
+(readers take the last record of a key).
 """
 
 from __future__ import annotations
@@ -30,15 +34,15 @@ class ScoreSummary:
 
 
 def scored_keys(store: RunStore) -> set[tuple[str, str, str]]:
-    """(job, metric, backend) whose latest score (per variant) is ``ok``."""
+    """(job, metric, backend) whose latest score (per variant) is ``ok`` or ``skipped``."""
     latest: dict[tuple[str, str, str, str], ScoreRecord] = {}
     for r in store.score_records():
         latest[(r.job, r.metric, r.variant, r.backend)] = r
-    return {(job, metric, backend) for (job, metric, _v, backend), r in latest.items() if r.status == "ok"}
+    return {(job, metric, backend) for (job, metric, _v, backend), r in latest.items() if r.status != "error"}
 
 
 def jobs_to_score(store: RunStore, backends: Mapping[str, str]) -> tuple[list[GenerationRecord], int]:
-    """Finished generations missing an ok score of some metric from its current backend."""
+    """Finished generations missing a score of some metric from its current backend."""
     done = scored_keys(store)
     todo, already = [], 0
     for rec in store.latest_generations().values():
@@ -52,6 +56,7 @@ def jobs_to_score(store: RunStore, backends: Mapping[str, str]) -> tuple[list[Ge
 
 
 def score_run(store: RunStore, samples: Mapping[str, Sample], scorer: Scorer, *,
+              on_start: Callable[[int], None] | None = None,
               on_sample: Callable[[str, int], None] | None = None) -> ScoreSummary:
     """Score the run's unscored finished videos and append their ScoreRecords.
 
@@ -59,10 +64,13 @@ def score_run(store: RunStore, samples: Mapping[str, Sample], scorer: Scorer, *,
         store: the run (its lock held by the caller).
         samples: the manifest's samples by id (references and boxes come from here).
         scorer: any object following the Scorer protocol.
+        on_start: called with the number of videos to score.
         on_sample: called with (sample id, number of videos) after each sample is scored.
     """
     summary = ScoreSummary()
     todo, summary.jobs_already_scored = jobs_to_score(store, scorer.backends())
+    if on_start is not None:
+        on_start(len(todo))
     by_sample: dict[str, list[GenerationRecord]] = {}
     for rec in todo:
         by_sample.setdefault(rec.sample, []).append(rec)
