@@ -7,7 +7,10 @@ STAMP  := $(VENV)/.installed
 RUN_DIR ?= results/default
 # The four weight-free anchors, then the tuned methods on the tiny random Wan2.1 (CPU-sized presets).
 METHODS ?= --method reference --method static --method shuffle --method noise \
-           --method fym --method-opt fym.preset=tiny
+           --method fym --method-opt fym.preset=tiny \
+           --method two-stage-lora --method-opt two-stage-lora.preset=tiny \
+           --method motiondirector --method-opt motiondirector.preset=tiny \
+           --method ditflow --method-opt ditflow.preset=tiny
 
 .PHONY: install run test test-tools clean
 
