@@ -286,13 +286,25 @@ def doctor() -> None:
 
 @app.command()
 def download(
-    what: str = typer.Argument(..., help="clip or cotracker"),
+    what: str = typer.Argument(..., help="clip, cotracker, or samples (the manifest's URL sources)"),
     clip: str = typer.Option("ViT-B-32-quickgelu:openai", help=CLIP_HELP),
+    manifest: Optional[Path] = typer.Option(None, "--manifest", "-m", help="For samples: the manifest (default: data/manifest.yaml)."),
 ) -> None:
-    """Download model weights into their caches (checked by sha256 where published)."""
+    """Download model weights into their caches, or a manifest's videos (checked by sha256 where published)."""
     from motionbench import weights
 
-    if what == "clip":
+    if what == "samples":
+        from motionbench.bench.download import download_samples
+        from motionbench.bench.manifest import load_manifest
+
+        results = download_samples(load_manifest(manifest))
+        for r in results:
+            console.print(f"{r.sample_id}: {r.status} {r.path}" + (f" ({r.error})" if r.error else ""), highlight=False)
+        failed = [r for r in results if r.status == "failed"]
+        console.print(f"{len(results)} URL sample(s): {len(results) - len(failed)} ready, {len(failed)} failed", highlight=False)
+        if failed:
+            raise typer.Exit(1)
+    elif what == "clip":
         arch, tag = weights.parse_clip_spec(clip)
         if weights.is_weight_path(tag):
             raise ConfigError(f"--clip {clip} names a local file; there is nothing to download")
@@ -303,4 +315,4 @@ def download(
         console.print(f"co-tracker code: {repo.path} ({repo.origin})", highlight=False)
         console.print(f"CoTracker3 weights: {ckpt.path} ({ckpt.origin}), sha256 {ckpt.sha256}", highlight=False)
     else:
-        raise ConfigError(f"unknown download {what!r}; choose clip or cotracker")
+        raise ConfigError(f"unknown download {what!r}; choose clip, cotracker or samples")
