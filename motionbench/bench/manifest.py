@@ -309,9 +309,11 @@ def _parse_sample(raw: Any, index: int, root: Path, categories: Sequence[str], d
     if attribution is not None and not isinstance(attribution, str):
         out.add(where, "field 'attribution' must be a string")
         attribution = None
-    if sid is None or category not in categories or source is None or not prompts:
+    if sid is None or source is None:
         return None
-    return Sample(sid, category, source, tuple(prompts), window, float(fps) if fps else None, size, box, attribution)
+    # A sample with other problems is still returned so `validate` can check its media too;
+    # load_manifest refuses the manifest as a whole whenever any problem was collected.
+    return Sample(sid, str(category), source, tuple(prompts), window, float(fps) if fps else None, size, box, attribution)
 
 
 def parse_manifest(path: Path) -> tuple[Manifest | None, list[Problem]]:

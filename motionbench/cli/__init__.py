@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import sys
 
+from rich.markup import escape
+
 from motionbench.cli.app import app, err_console
 from motionbench.errors import MotionBenchError
 
@@ -20,5 +22,5 @@ def main() -> None:
     try:
         app()
     except MotionBenchError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(2)
