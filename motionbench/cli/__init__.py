@@ -16,6 +16,7 @@ from motionbench.errors import MotionBenchError
 # Command modules (imported for their registrations).
 from motionbench.cli import bench as _bench  # noqa: F401,E402
 from motionbench.cli import metrics as _metrics  # noqa: F401,E402
+from motionbench.cli import metaeval as _metaeval  # noqa: F401,E402
 
 
 def main() -> None:
