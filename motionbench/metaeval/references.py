@@ -87,18 +87,18 @@ def _ref(id: str, category: str, generator: str, seed: int, **params: Any) -> Re
 
 #: Three references per benchmark category, with motions that differ in kind within a category.
 DEFAULT_REFERENCES: tuple[Reference, ...] = (
-    _ref("camera-pan", "camera_motion", "camera", 11, path="pan"),
-    _ref("camera-zoom", "camera_motion", "camera", 12, path="zoom_in"),
-    _ref("camera-rotate", "camera_motion", "camera", 13, path="rotate"),
+    _ref("camera-pan", "camera", "camera", 11, path="pan"),
+    _ref("camera-zoom", "camera", "camera", 12, path="zoom_in"),
+    _ref("camera-rotate", "camera", "camera", 13, path="rotate"),
     _ref("object-curve", "single_object", "single_object", 21, path="curve"),
     _ref("object-zigzag", "single_object", "single_object", 22, path="zigzag"),
     _ref("object-spiral", "single_object", "single_object", 23, path="spiral"),
-    _ref("multi-crossing", "multiple_objects", "multi_object", 31, pattern="crossing"),
-    _ref("multi-overtake", "multiple_objects", "multi_object", 32, pattern="overtake"),
-    _ref("multi-orbit", "multiple_objects", "multi_object", 33, pattern="orbit"),
-    _ref("human-walk", "human_motion", "human", 41, action="walk"),
-    _ref("human-wave", "human_motion", "human", 42, action="wave"),
-    _ref("human-jump", "human_motion", "human", 43, action="jump"),
+    _ref("multi-crossing", "multi_object", "multi_object", 31, pattern="crossing"),
+    _ref("multi-overtake", "multi_object", "multi_object", 32, pattern="overtake"),
+    _ref("multi-orbit", "multi_object", "multi_object", 33, pattern="orbit"),
+    _ref("human-walk", "human", "human", 41, action="walk"),
+    _ref("human-wave", "human", "human", 42, action="wave"),
+    _ref("human-jump", "human", "human", 43, action="jump"),
 )
 
 

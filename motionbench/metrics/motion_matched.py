@@ -19,20 +19,25 @@ Definition. Both track sets are first aligned (same length and pixel frame, see
    whose frame-0 position is nearest to its own, in coordinates normalised by the frame size
    (``x / W``, ``y / H``). Trackers seed both videos on the same grid, so this pairs the same grid
    point of both videos; it never pairs a track with a far-away one that happens to move alike.
-3. **Displacement agreement.** With per-step displacements ``g_t`` (generated, matched) and ``r_t``
-   (reference), in reference pixels, summed over every reliable step of every reference track::
+3. **Moving tracks only.** A pair counts only when its point travels at least :data:`MIN_PATH_PX`
+   pixels (path length over its reliable steps) in the reference *or* in the generated video;
+   pairs that stay within tracker noise in both (static background, LK jitter of a few hundredths
+   of a pixel) say nothing about motion and are dropped. A generated point that moves where the
+   reference is still is kept (and scores 0), so motion that appears from nowhere (flicker) costs.
+4. **Displacement agreement, per track.** With the matched pair's per-step displacements ``g_t``
+   (generated) and ``r_t`` (reference), in reference pixels, over the reliable steps::
 
-       matched = 2 * sum <g_t, r_t> / sum (|g_t|^2 + |r_t|^2)
+       agreement = 2 * sum_t <g_t, r_t> / sum_t (|g_t|^2 + |r_t|^2)
 
-   This is in ``[-1, 1]``; it is ``1`` exactly when every matched displacement is equal, ``0`` for a
-   static video against a moving reference, and negative for opposite motion. Per pair of steps it
-   is ``cos(angle) * 2ab / (a^2 + b^2)`` (``a``, ``b`` the lengths), so a step at half or double the
-   speed keeps 0.8 of its credit. Each step weighs by its motion energy, so points that do not move
-   beyond tracker noise in either video (static background, jitter of a few hundredths of a pixel)
-   weigh nothing, without a hand-set threshold, and no step ever divides by zero.
-4. **Nothing moves.** When the total energy is below ``(NOISE_PX)^2`` per counted step (neither video
-   moves beyond tracker noise), the two agree: the score is ``1``. With no reliable reference step
-   at all the score is NaN (the caller reports an error).
+   which is in ``[-1, 1]``: ``1`` exactly when every displacement is equal, ``0`` when one side does
+   not move, ``-1`` for the opposite motion. Per step it is ``cos(angle) * 2ab / (a^2 + b^2)``
+   (``a``, ``b`` the lengths), so direction *and* speed count: a step at half or double the speed
+   keeps 0.8 of its credit. Within a track, steps weigh by their motion energy, so a frame pair
+   where neither point moves neither helps nor hurts.
+5. **Score** = the mean agreement over the kept pairs, in ``[-1, 1]``. Each moving point counts
+   once, so a few points that a tracker drags far (say, along an occluding edge) cannot outweigh
+   the rest. When no pair is kept (neither video moves beyond noise), the two agree: the score is
+   ``1``. With no reliable reference step at all it is NaN (the caller reports an error).
 
 Appearance enters only through the tracker: renders of the same motion in another look have the same
 tracks and score exactly 1 with ground-truth tracks.
@@ -42,8 +47,9 @@ from __future__ import annotations
 
 import numpy as np
 
-#: Per-step displacement (pixels) below which nothing is considered to move (tracker noise).
-NOISE_PX = 0.05
+#: A track that travels less than this (pixels, summed over its reliable steps) in both videos is
+#: taken as static: tracker noise, not motion.
+MIN_PATH_PX = 1.0
 
 
 def match_by_position(generated_start: np.ndarray, reference_start: np.ndarray,
@@ -95,11 +101,12 @@ def motion_fidelity_matched(generated: np.ndarray, reference: np.ndarray, refere
     if count == 0:
         return float("nan")
     g = g_all[match_by_position(g_all[:, 0], r[:, 0], size)]
-    dg = np.diff(g, axis=1)
-    dr = np.diff(r, axis=1)
-    w = steps[..., None]
-    cross = float((dg * dr * w).sum())
-    energy = float(((dg ** 2 + dr ** 2) * w).sum())
-    if energy < count * NOISE_PX ** 2:
+    dg = np.diff(g, axis=1) * steps[..., None]
+    dr = np.diff(r, axis=1) * steps[..., None]
+    cross = 2.0 * (dg * dr).sum(axis=(1, 2))
+    energy = (dg ** 2 + dr ** 2).sum(axis=(1, 2))
+    path = np.maximum(np.linalg.norm(dg, axis=-1).sum(1), np.linalg.norm(dr, axis=-1).sum(1))
+    moving = (path >= MIN_PATH_PX) & (energy > 0)
+    if not moving.any():
         return 1.0
-    return 2.0 * cross / energy
+    return float((cross[moving] / energy[moving]).mean())
