@@ -8,7 +8,7 @@ downloads, with a progress bar and a sha256 check, and only when the network is 
 
 Every located file carries its sha256, which becomes part of the metric's backend id, so numbers
 computed with different weights are never mixed silently. Hashes of large files are remembered in
-``<MOTIONBENCH_HOME>/sha256.json`` (keyed by path, size and mtime) so they are computed once.
+``$MOTIONBENCH_CACHE/sha256.json`` (keyed by path, size and mtime) so they are computed once.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from pathlib import Path
 from motionbench.errors import WeightsError
 
 ALLOW_ENV = "MOTIONBENCH_ALLOW_DOWNLOAD"
-HOME_ENV = "MOTIONBENCH_HOME"
+HOME_ENV = "MOTIONBENCH_CACHE"  # the project-wide cache (also holds synthetic clips)
 COTRACKER_REPO_ENV = "MOTIONBENCH_COTRACKER_REPO"
 COTRACKER_HUB_REPO = "facebookresearch/co-tracker"
 COTRACKER_ENTRY = "cotracker3_offline"
@@ -62,7 +62,7 @@ class Located:
 
 
 def home() -> Path:
-    """MotionBench's own cache directory (``$MOTIONBENCH_HOME`` or ``~/.cache/motionbench``)."""
+    """MotionBench's own cache directory (``$MOTIONBENCH_CACHE`` or ``~/.cache/motionbench``)."""
     env = os.environ.get(HOME_ENV)
     return Path(env).expanduser() if env else Path.home() / ".cache" / "motionbench"
 

@@ -131,7 +131,7 @@ def test_missing_weights_are_skipped_with_the_command_never_zero(tmp_path, monke
 
     from motionbench.metrics.scorer import build_scorer
 
-    monkeypatch.setenv("MOTIONBENCH_HOME", str(tmp_path / "mb"))
+    monkeypatch.setenv("MOTIONBENCH_CACHE", str(tmp_path / "mb"))
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.setattr(huggingface_hub, "try_to_load_from_cache", lambda *a, **k: None)
     scorer = build_scorer(("clip_text", "clip_temporal"))

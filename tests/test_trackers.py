@@ -110,3 +110,71 @@ def test_grid_is_kept_inside_the_box():
     pts = grid_points((100, 50), 10, box=(10, 5, 40, 30))
     assert len(pts) > 0
     assert (pts[:, 0] >= 10).all() and (pts[:, 0] <= 40).all() and (pts[:, 1] >= 5).all() and (pts[:, 1] <= 30).all()
+
+
+def test_auto_falls_back_to_lk_and_names_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.delenv("MOTIONBENCH_COTRACKER_REPO", raising=False)
+    choice = build_tracker("auto", grid=20)
+    assert isinstance(choice.tracker, LKTracker) and choice.tracker.backend.startswith("lk:") and "grid=20" in choice.tracker.backend
+    missing = build_tracker("cotracker3")
+    assert missing.tracker is None and "motionbench download cotracker" in missing.unavailable
+
+
+def test_unknown_tracker_and_bad_grid_are_clear_errors():
+    from motionbench.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="choose one of"):
+        build_tracker("raft")
+    with pytest.raises(ConfigError, match="at least 2"):
+        build_tracker("lk", grid=1)
+
+
+# ---------------------------------------------------------------------------------------------
+# CoTracker3 through MotionBench's own loader, from a local co-tracker checkout (random weights).
+
+COTRACKER_REPO = __import__("os").environ.get("MOTIONBENCH_COTRACKER_REPO")
+needs_cotracker = pytest.mark.skipif(
+    not COTRACKER_REPO, reason="set MOTIONBENCH_COTRACKER_REPO to a local co-tracker checkout to run this test")
+
+
+@needs_cotracker
+def test_cotracker3_builds_and_tracks_with_random_weights():
+    import torch
+
+    from motionbench.metrics.trackers import CoTracker3Tracker
+    from motionbench.weights import locate_cotracker_repo
+
+    torch.manual_seed(0)
+    repo = locate_cotracker_repo()
+    frames, _ = camera_clip("line", frames=8, size=64)
+    tracker = CoTracker3Tracker(repo.path, None, grid=5)
+    full = tracker.track(frames)
+    assert full.tracks.shape == (25, 8, 2) and np.isfinite(full.tracks).all()
+    assert tracker.backend == "cotracker3_offline:random-init:grid=5"
+    box = (8.0, 8.0, 40.0, 40.0)
+    part = tracker.track(frames, box=box)
+    start = part.tracks[:, 0]
+    assert 0 < part.num_points < 25
+    assert ((start >= np.array(box[:2]) - 1) & (start <= np.array(box[2:]) + 1)).all()
+
+
+@needs_cotracker
+def test_cotracker3_checkpoint_file_loads_through_the_scorer(tmp_path):
+    import torch
+
+    from motionbench.metrics.api import ScoringItem
+    from motionbench.metrics.scorer import build_scorer
+    from motionbench.video import Clip
+
+    torch.manual_seed(0)
+    predictor = torch.hub.load(COTRACKER_REPO, "cotracker3_offline", source="local", pretrained=False)
+    ckpt = tmp_path / "scaled_offline.pth"
+    torch.save(predictor.model.state_dict(), ckpt)
+    scorer = build_scorer(("motion_fidelity",), tracker="cotracker3", grid=4, tracker_repo=COTRACKER_REPO,
+                          tracker_checkpoint=str(ckpt))
+    backend = scorer.backends()["motion_fidelity"]
+    assert backend.startswith("cotracker3_offline:sha256=") and backend.endswith("grid=4")
+    ref = Clip(camera_clip("line", frames=6, size=64)[0], 8.0)
+    out = scorer.score_sample(ref, [ScoringItem("j", ref, "p")])
+    assert all(v.status == "ok" and np.isfinite(v.value) for v in out["j"])

@@ -50,11 +50,13 @@ def ls_command(
         mine = [s for s in samples if s.category == c.name]
         cats.add_row(c.name, str(len(mine)), str(sum(len(s.prompts) for s in mine)), c.description)
     console.print(cats)
-    rows = Table(show_edge=False)
-    for col in ("id", "category", "source", "frames", "prompts", "first prompt"):
-        rows.add_column(col, overflow="fold")
-    for s in samples:
-        rows.add_row(s.id, s.category, s.source.describe(), str(s.frames.count or "all"), str(len(s.prompts)), s.prompts[0])
+    rows = Table(show_edge=False, expand=True)
+    cells = [(s.id, s.category, str(s.frames.count or "all"), str(len(s.prompts)), s.prompts[0]) for s in samples]
+    for i, col in enumerate(("id", "category", "frames", "prompts")):
+        rows.add_column(col, no_wrap=True, min_width=max([len(col)] + [len(c[i]) for c in cells]))
+    rows.add_column("first prompt (sources: --json)", no_wrap=True, overflow="ellipsis", ratio=1)
+    for c in cells:
+        rows.add_row(*c)
     console.print(rows)
 
 

@@ -63,13 +63,25 @@ def _record(metric: str, variant: str, status: str, value: float | None, backend
                 convention=cls.convention, higher_is_better=cls.higher_is_better, reason=reason, **extra)
 
 
-def _load_side(path: Path):
-    """One side of a comparison: (Tracks read from an .npz, its backend) or (a decoded video, None)."""
+def _load_side(path: Path, other: Path):
+    """One side of a comparison: (Tracks read from an .npz, its backend) or (a decoded video, None).
+
+    A track file without a ``size`` entry is taken to be in the pixels of the other side when that
+    is a video (the usual case: tracks of a clip compared with a generated video of the same size).
+    """
+    import numpy as np
+
     from motionbench.metrics.tracks import load_tracks
-    from motionbench.video import read_video
+    from motionbench.video import probe, read_video
 
     if path.suffix == ".npz":
-        return load_tracks(path), f"file:{path.name}"
+        size = None
+        if other.suffix != ".npz":
+            with np.load(path) as data:
+                if "size" not in data.files:
+                    info = probe(other)
+                    size = (info.width, info.height)
+        return load_tracks(path, size=size), f"file:{path.name}"
     return read_video(path, min_frames=2), None
 
 
@@ -110,8 +122,8 @@ def motion_fidelity_cmd(
         _emit(_record("motion_fidelity", variant, "skipped", None, f"{tracker}:unavailable", choice.unavailable,
                       reference=str(reference), generated=str(generated)), as_json)
         return
-    ref, ref_backend = _load_side(reference)
-    gen, gen_backend = _load_side(generated)
+    ref, ref_backend = _load_side(reference, generated)
+    gen, gen_backend = _load_side(generated, reference)
     ref_size = ref.size
     if not isinstance(ref, Tracks):
         ref = choice.tracker.track(ref.frames, the_box)

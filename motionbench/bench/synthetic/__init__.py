@@ -11,7 +11,11 @@ Four generators cover the benchmark's categories:
 ``seed`` and ``params`` fix the motion; ``appearance`` (0 = the reference look) changes only the
 look: textures, colours, object shapes, background. Renders of one motion in different looks have
 bitwise-identical ``tracks`` and ``visibility``: that pair is what a perfect motion transfer would
-produce, and the metrics' validity checks rely on it. The same arguments always give the same bits.
+produce, and the metrics' validity checks rely on it. The same arguments give the same bits (with
+the same numpy and OpenCV builds; across builds, pixels may differ in the last bit of rounding).
+
+Manifest samples are rendered through :func:`motionbench.bench.clips.load_sample`, which applies
+the sample's frame window, fps and size.
 
 Motion is defined in seconds, so ``fps`` and ``num_frames`` set how it is sampled and for how long:
 the default 17 frames at 8 fps span two seconds.
@@ -25,7 +29,7 @@ Example::
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import Any, Callable, Mapping
 
 from motionbench.bench.synthetic import camera, human, objects
 from motionbench.bench.synthetic.clip import SynthClip
@@ -33,10 +37,7 @@ from motionbench.bench.synthetic.params import ParamSpec, check, resolve
 from motionbench.bench.synthetic.streams import look_rng, motion_rng
 from motionbench.errors import ConfigError
 
-if TYPE_CHECKING:
-    from motionbench.bench.manifest import Sample
-
-__all__ = ["GENERATORS", "SynthClip", "render", "render_sample", "check_params", "describe_params"]
+__all__ = ["GENERATORS", "SynthClip", "render", "check_params", "describe_params"]
 
 GENERATORS: tuple[str, ...] = ("camera", "single_object", "multi_object", "human")
 _SPECS: dict[str, dict[str, ParamSpec]] = {
@@ -141,30 +142,3 @@ def render(
         fps=float(fps),
         appearance=appearance,
     )
-
-
-def render_sample(sample: "Sample", *, appearance: int = 0) -> SynthClip:
-    """Render a manifest sample with a synthetic source, honouring its frame window, fps and size.
-
-    Raises:
-        ConfigError: if the sample is not synthetic or its source's params are invalid.
-    """
-    from motionbench.bench.manifest import SyntheticSource
-
-    source = sample.source
-    if not isinstance(source, SyntheticSource):
-        raise ConfigError(f"sample {sample.id!r} is not synthetic (its source is {source.describe()})")
-    count = sample.frames.count if sample.frames.count is not None else DEFAULT_NUM_FRAMES
-    try:
-        clip = render(
-            source.generator,
-            seed=source.seed,
-            params=source.params,
-            num_frames=sample.frames.start + count,
-            size=sample.size or DEFAULT_SIZE,
-            fps=sample.fps or DEFAULT_FPS,
-            appearance=appearance,
-        )
-    except ConfigError as exc:
-        raise ConfigError(f"sample {sample.id!r}: {exc}") from None
-    return clip.window(sample.frames.start, count)

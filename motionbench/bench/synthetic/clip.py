@@ -54,16 +54,3 @@ class SynthClip:
             return None
         rows, cols = np.nonzero(union.any(axis=1))[0], np.nonzero(union.any(axis=0))[0]
         return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
-
-    def window(self, start: int, count: int | None = None) -> "SynthClip":
-        """Frames ``start .. start+count`` with their tracks."""
-        stop = None if count is None else start + count
-        return SynthClip(
-            self.frames[start:stop],
-            self.tracks[:, start:stop],
-            self.visibility[:, start:stop],
-            self.fps,
-            self.labels,
-            self.label_names,
-            self.foreground[start:stop],
-        )

@@ -21,7 +21,7 @@ import numpy as np
 from motionbench.bench.synthetic.clip import SynthClip
 from motionbench.bench.synthetic.params import Choice, Number, ParamSpec
 from motionbench.bench.synthetic.raster import Capsule, Disc, Layer, Pose, Shape, Sprite, compose, interior_points
-from motionbench.bench.synthetic.textures import make_texture, palette
+from motionbench.bench.synthetic.textures import PATTERNS, make_texture, palette
 
 ACTIONS = ("walk", "jump", "wave", "squat")
 PARAMS: dict[str, ParamSpec] = {
@@ -108,27 +108,49 @@ _JUMP = [
 _TAKEOFF, _LANDING = 0.34, 0.66
 
 
+def _walk_angles(t: np.ndarray, freq: float, phase0: float, swing: float) -> dict[str, np.ndarray]:
+    """A walking gait. Each leg carries weight while its hip swings back (``cos(phase) < 0``) and
+    steps while it swings forward; ``stance_n`` marks when the near leg carries the weight."""
+    ph = 2 * np.pi * freq * t + phase0
+    out = {}
+    for side, p in (("n", ph), ("f", ph + np.pi)):
+        stepping = np.clip(np.cos(p), 0, 1)
+        out[f"hip_{side}"] = swing * np.sin(p)
+        # The knee bends most as the stepping leg passes under the body (lifting the foot clear) and
+        # stays nearly straight while the leg carries weight; the foot lies flat on the ground.
+        out[f"kn_{side}"] = 0.1 + 0.75 * stepping**2
+        out[f"toe_{side}"] = 0.35 * stepping * np.clip(-np.sin(p), 0, 1)
+        out[f"sh_{side}"] = -0.9 * swing * np.sin(p)
+        out[f"el_{side}"] = 0.25 + 0.35 * np.clip(-np.sin(p), 0, 1)
+    out["stance_n"] = (np.cos(ph) <= 0).astype(np.float64)
+    out["lean"] = np.full(len(t), 0.08)
+    out["head"] = 0.05 * np.sin(2 * ph)
+    return out
+
+
 def action_angles(action: str, rng: np.random.Generator, t: np.ndarray, speed: float, body: Body) -> dict[str, np.ndarray]:
-    """Joint angles per frame, plus ``lift`` (flight height, px), ``travel`` (px along the facing) and
-    ``planted`` (keep the near ankle in place)."""
+    """Joint angles per frame, plus ``lift`` (flight height, px), ``travel`` (px along the facing),
+    ``planted`` (keep the near ankle in place) and, for walking, ``travel_1s`` (the travel at 1 s)."""
     num = len(t)
     zero = np.zeros(num)
     amp = rng.uniform(0.9, 1.1)
     out: dict[str, np.ndarray] = {}
     if action == "walk":
-        freq = 0.6 * speed
-        ph = 2 * np.pi * freq * t + rng.uniform(0, 2 * np.pi)
-        swing = 0.35 * amp
-        for side, p in (("n", ph), ("f", ph + np.pi)):
-            out[f"hip_{side}"] = 0.05 + swing * np.sin(p)
-            out[f"kn_{side}"] = 0.12 + 0.65 * np.clip(np.cos(p + 0.2), 0, 1)
-            out[f"sh_{side}"] = -0.9 * swing * np.sin(p)
-            out[f"el_{side}"] = 0.25 + 0.35 * np.clip(-np.sin(p), 0, 1)
-            out[f"toe_{side}"] = 0.15 * np.sin(p)
-        out["lean"] = np.full(num, 0.08)
-        out["head"] = 0.05 * np.sin(2 * ph)
-        step = 2 * (body.thigh + body.shin) * np.sin(swing)
-        out["travel"] = 2 * step * freq * t
+        freq, phase0, swing = 0.6 * speed, rng.uniform(0, 2 * np.pi), 0.35 * amp
+        out.update(_walk_angles(t, freq, phase0, swing))
+        # The pelvis advances exactly as far as the stance foot pushes back, so the foot on the
+        # ground never slides. Integrated on a fixed fine time grid, so it does not depend on fps.
+        dt = 1.0 / 240.0
+        fine = np.arange(0.0, max(float(t.max()), 1.0) + 2 * dt, dt)
+        legs = _walk_angles(fine, freq, phase0, swing)
+        ahead = {}
+        for side in ("n", "f"):
+            shin = legs[f"hip_{side}"] - legs[f"kn_{side}"]
+            ahead[side] = body.thigh * np.sin(legs[f"hip_{side}"]) + body.shin * np.sin(shin)
+        push = np.where(legs["stance_n"][:-1] > 0.5, np.diff(ahead["n"]), np.diff(ahead["f"]))
+        travel = np.concatenate([[0.0], -np.cumsum(push)])
+        out["travel"] = np.interp(t, fine, travel)
+        out["travel_1s"] = np.full(num, np.interp(1.0, fine, travel))
         out["lift"], out["planted"] = zero, zero
     elif action == "jump":
         period = 1.5 / speed
@@ -266,8 +288,6 @@ def render(
     fps: float,
     appearance: int,
 ) -> SynthClip:
-    from motionbench.bench.synthetic.textures import PATTERNS
-
     width, height = size
     t = np.arange(num_frames) / fps
     body = Body.sample(motion, 0.68 * height)
@@ -276,8 +296,7 @@ def render(
     ang = action_angles(params["action"], motion, t, params["speed"], body)
     if params["action"] == "walk":
         # Centre the stride on the frame at t = 1 s (the middle of the default clip).
-        mid = np.interp(1.0, t, ang["travel"]) if num_frames > 1 else 0.0
-        anchor_x = width / 2 - facing * mid + motion.uniform(-0.04, 0.04) * width
+        anchor_x = width / 2 - facing * ang["travel_1s"][0] + motion.uniform(-0.04, 0.04) * width
     else:
         anchor_x = width / 2 + motion.uniform(-0.08, 0.08) * width
     parts = skeleton(body, ang, facing, anchor_x, ground_y)
@@ -286,7 +305,9 @@ def render(
         shape = parts[name][0]
         area = 2 * shape.radius * shape.length + np.pi * shape.radius**2 if isinstance(shape, Capsule) else np.pi * shape.reach**2
         inset = 0.35 * (shape.radius if isinstance(shape, Capsule) else shape.reach)
-        points[name] = interior_points(motion, shape, int(np.clip(round(area / 14.0), 4, 30)), min(inset, 1.5))
+        # About one point per 14 px^2 at 128 px, the same count at any frame size.
+        density = 14.0 * (height / 128.0) ** 2
+        points[name] = interior_points(motion, shape, int(np.clip(round(area / density), 4, 30)), min(inset, 1.5))
     background_points = np.stack(
         np.meshgrid(np.linspace(5, width - 6, 6), np.linspace(5, height - 6, 6)), axis=-1
     ).reshape(-1, 2)

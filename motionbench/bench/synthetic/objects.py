@@ -37,7 +37,7 @@ SINGLE_PARAMS: dict[str, ParamSpec] = {
     "path": Choice(SINGLE_PATHS, "curve", "the trajectory of the object's centre"),
     "speed": Number(0.25, 3.0, 1.0, "multiplies how fast the object moves along its path"),
     "scale_change": Number(-0.6, 1.5, 0.0, "relative size change per 2 s (0.5: grows 1.5x; -0.5: halves)"),
-    "spin": Number(-1.0, 1.0, 0.1, "rotation in turns per second (negative: clockwise on screen)"),
+    "spin": Number(-1.0, 1.0, 0.1, "rotation in turns per second (positive: clockwise on screen)"),
 }
 MULTI_PATTERNS = ("crossing", "overtake", "orbit")
 MULTI_PARAMS: dict[str, ParamSpec] = {

@@ -36,9 +36,9 @@ def value_noise(rng: np.random.Generator, height: int, width: int, cell: float) 
 
 
 def _stretch(field: np.ndarray) -> np.ndarray:
-    """Map the 1st..99th percentile of ``field`` onto [0, 1] (clipped)."""
-    lo, hi = np.percentile(field, (1.0, 99.0))
-    return np.clip((field - lo) / max(float(hi - lo), 1e-6), 0.0, 1.0).astype(np.float32)
+    """Map ``field``'s range onto [0, 1]. No clipping: clipped extremes would leave flat patches."""
+    lo, hi = float(field.min()), float(field.max())
+    return ((field - lo) / max(hi - lo, 1e-6)).astype(np.float32)
 
 
 def fbm(rng: np.random.Generator, height: int, width: int, min_feature: float, octaves: int = 4) -> np.ndarray:
@@ -96,12 +96,25 @@ def _hsv_to_rgb(h: np.ndarray, s: np.ndarray, v: np.ndarray) -> np.ndarray:
 
 
 def palette(rng: np.random.Generator, n: int = 3, hue: float | None = None) -> np.ndarray:
-    """``n`` colours (float32 ``[n, 3]``, 0..255) of increasing brightness around one random hue."""
+    """``n`` colours (float32 ``[n, 3]``, 0..255) around one random hue, with evenly spread luminance.
+
+    Luminance, not HSV value, is spread: a saturated red and a dark grey can have the same value
+    yet look alike in grey, and trackers work in grey.
+    """
     base = rng.random() if hue is None else hue
     hues = (base + rng.uniform(-0.12, 0.12, n)) % 1.0
     sats = rng.uniform(0.35, 0.9, n)
-    vals = np.linspace(0.18, 0.92, n) + rng.uniform(-0.05, 0.05, n)
-    return (_hsv_to_rgb(hues, sats, np.clip(vals, 0.05, 1.0)) * 255.0).astype(np.float32)
+    rgb = _hsv_to_rgb(hues, sats, np.ones(n))
+    target = np.linspace(0.12, 0.85, n) + rng.uniform(-0.04, 0.04, n)
+    luma = rgb @ np.array([0.299, 0.587, 0.114])
+    rgb = rgb * (target / np.maximum(luma, 1e-3))[:, None]
+    # Where scaling overshoots a channel, lift the others towards white to reach the luminance anyway.
+    over = rgb.max(axis=1, keepdims=True)
+    rgb = np.where(over > 1.0, rgb / over, rgb)
+    luma = rgb @ np.array([0.299, 0.587, 0.114])
+    lift = np.clip((target - luma) / np.maximum(1.0 - luma, 1e-3), 0.0, 1.0)[:, None]
+    rgb = rgb + (1.0 - rgb) * lift
+    return (np.clip(rgb, 0.0, 1.0) * 255.0).astype(np.float32)
 
 
 def colorize(field: np.ndarray, colours: np.ndarray) -> np.ndarray:
@@ -129,9 +142,17 @@ def make_texture(
         pattern: one of :data:`PATTERNS`; drawn at random when None.
         colours: the palette; drawn at random when None.
     """
+    import cv2
+
     pattern = pattern or PATTERNS[int(rng.integers(len(PATTERNS)))]
     colours = palette(rng) if colours is None else colours
     coarse = pattern_field(rng, pattern, height, width, min_feature)
-    # Fine grain everywhere, so even the inside of a large check or blob has trackable detail.
+    # Fine grain everywhere, so even the inside of a large check or blob has trackable detail. Local
+    # contrast normalisation gives the grain the same strength in every window (raw noise has
+    # patches where the random lattice happens to be flat).
     grain = fbm(rng, height, width, min_feature * 1.2, octaves=2)
-    return colorize(_stretch(0.55 * coarse + 0.45 * grain), colours)
+    sigma = 1.5 * min_feature
+    mean = cv2.GaussianBlur(grain, (0, 0), sigma)
+    std = np.sqrt(cv2.GaussianBlur((grain - mean) ** 2, (0, 0), sigma) + 1e-4)
+    grain = np.clip(0.5 + 0.22 * (grain - mean) / std, 0.0, 1.0)
+    return colorize(_stretch(0.6 * coarse + 0.4 * grain), colours)
