@@ -14,6 +14,8 @@ from motionbench.metaeval.pairs import (
     POSITIVE,
     Video,
     build_candidates,
+    motion_change,
+    time_reversed,
     trajectory_noise,
 )
 from motionbench.metaeval.references import Reference
@@ -33,11 +35,8 @@ def candidates():
     return ref.render(0), list(build_candidates(ref, [SMALL[1]], seed=0))
 
 
-def _motion_change(tracks: np.ndarray, reference: np.ndarray) -> float:
-    """Sum |d_cand - d_ref|^2 / sum |d_ref|^2 over per-step displacements of position-matched points."""
-    cand = tracks[match_by_position(tracks[:, 0], reference[:, 0], (64, 64))]
-    dc, dr = np.diff(cand, axis=1), np.diff(reference, axis=1)
-    return float(((dc - dr) ** 2).sum() / (dr ** 2).sum())
+def _motion_change(tracks: np.ndarray, reference: Video) -> float:
+    return motion_change(Video(reference.frames, tracks, reference.visibility, reference.fps), reference)
 
 
 # -- pair construction --------------------------------------------------------------------------------
@@ -61,7 +60,7 @@ def test_every_negative_kind_differs_in_true_motion(candidates):
         for c in mine:
             assert c.label == "negative"
             assert c.video.frames.shape == ref.frames.shape
-            change = _motion_change(c.video.tracks, ref.tracks)
+            change = _motion_change(c.video.tracks, ref)
             assert change > 0.5, f"{kind}#{c.index}: true displacement field changed by only {change:.2f}"
 
 
@@ -87,7 +86,7 @@ def test_graded_perturbations_start_at_the_positive_and_move_away_monotonically(
         assert [c.grade for c in graded] == list(GRADES)
         assert np.array_equal(graded[0].video.frames, positive.frames), pert  # grade 0 is the positive
         assert np.allclose(graded[0].video.tracks, ref.tracks), pert
-        changes = [_motion_change(c.video.tracks, ref.tracks) for c in graded]
+        changes = [_motion_change(c.video.tracks, ref) for c in graded]
         assert changes[0] < 1e-9 and all(b > a for a, b in zip(changes, changes[1:])), (pert, changes)
 
 
@@ -121,6 +120,31 @@ def test_trajectory_noise_tracks_follow_the_warped_pixels():
         q = out.tracks[:, t].astype(np.float32)
         sampled = cv2.remap(out.frames[t].astype(np.float32), q[:, :1], q[:, 1:], cv2.INTER_LINEAR)[:, 0, :2]
         assert np.abs(sampled - 3 * pts).max() < 2.5  # uint8 rounding + bilinear over a smooth field
+
+
+def test_motion_change_on_hand_examples_and_time_symmetric_reversal():
+    frames = np.zeros((5, 16, 16, 3), np.uint8)
+    there_and_back = np.array([[[2, 2], [4, 2], [6, 2], [4, 2], [2, 2]]], float)
+    ref = Video(frames, there_and_back, np.ones((1, 5), bool), 8.0)
+    assert motion_change(ref, ref) == 0.0
+    assert motion_change(Video(frames, np.repeat(there_and_back[:, :1], 5, 1), ref.visibility, 8.0), ref) == 1.0
+    # reversing a motion that is symmetric in time gives the same motion: not a negative
+    assert motion_change(time_reversed(ref), ref) == 0.0
+    forward = Video(frames, np.array([[[2, 2], [4, 2], [6, 2], [8, 2], [10, 2]]], float), ref.visibility, 8.0)
+    assert motion_change(time_reversed(forward), forward) == pytest.approx(4.0)
+
+
+def test_negatives_that_are_the_same_motion_are_dropped():
+    from motionbench.metaeval import MetaevalConfig, run_metaeval
+
+    squat = (Reference("squat", "human", "human", 34, {"action": "squat"}, size=(64, 64)),
+             Reference("wave", "human", "human", 33, {"action": "wave"}, size=(64, 64)))
+    result = run_metaeval(MetaevalConfig(trackers=("gt",), variants=("matched",), references=squat, resamples=0))
+    dropped = {(r, k) for r, k, _, _ in result.dropped}
+    assert ("squat", "time_reversed") in dropped  # down-and-up played backwards is down-and-up
+    assert all(c < 0.5 for *_, c in result.dropped)
+    assert result.counts["time_reversed"] == 4 - sum(1 for r, k, _, _ in result.dropped if k == "time_reversed")
+    assert not any(s.kind == "time_reversed" and s.reference_id == "squat" for s in result.scores)
 
 
 # -- statistics ---------------------------------------------------------------------------------------

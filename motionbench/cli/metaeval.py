@@ -69,7 +69,8 @@ def metaeval_cmd(
     seed: int = typer.Option(0, help="Seeds every random choice (shuffles, blob places, noise fields, bootstrap)."),
     grid: int = typer.Option(24, help="Points per side of the LK / CoTracker grid."),
     resamples: int = typer.Option(1000, help="Bootstrap resamples for the intervals (0: none)."),
-    manifest: Optional[Path] = typer.Option(None, help="Use this manifest's synthetic samples as references instead of the built-in twelve."),
+    manifest: Optional[Path] = typer.Option(None, help="Take the references from this manifest's synthetic samples (default: data/manifest.yaml, the embedded clips)."),
+    builtin: bool = typer.Option(False, "--builtin", help="Use metaeval's own twelve references (three per category) instead of a manifest."),
     category: Optional[List[str]] = typer.Option(None, "--category", "-c", help="Only references of this category (repeatable)."),
     cache_dir: Optional[Path] = typer.Option(None, help="Keep computed tracks here across runs (keyed by video content and tracker backend)."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON (metric card, summary and raw scores) instead of the table."),
@@ -86,6 +87,7 @@ def metaeval_cmd(
 
     from motionbench.errors import ConfigError
     from motionbench.metaeval import MetaevalConfig, metric_card, run_metaeval
+    from motionbench.metaeval.pairs import MIN_MOTION_CHANGE
     from motionbench.metaeval.references import DEFAULT_REFERENCES, references_from_manifest
 
     config = MetaevalConfig(seed=seed, grid=grid, resamples=resamples)
@@ -93,7 +95,9 @@ def metaeval_cmd(
         config = replace(config, trackers=tuple(tracker))
     if variant:
         config = replace(config, variants=tuple(variant))
-    refs = references_from_manifest(manifest) if manifest is not None else DEFAULT_REFERENCES
+    if builtin and manifest is not None:
+        raise ConfigError("--builtin and --manifest exclude each other; pass one")
+    refs = DEFAULT_REFERENCES if builtin else references_from_manifest(manifest)
     if category:
         known = sorted({r.category for r in refs})
         bad = [c for c in category if c not in known]
@@ -117,6 +121,10 @@ def metaeval_cmd(
         sys.stdout.write(json.dumps(payload, allow_nan=False) + "\n")
         return
     console.print(render_table(card))
+    for d in card["dropped"]:
+        console.print(f"[yellow]dropped negative[/] {d['reference']}/{d['kind']}#{d['index']}: its true motion differs "
+                      f"from the reference's by only {d['motion_change']:.2f} (< {MIN_MOTION_CHANGE:g}); not a negative",
+                      highlight=False, soft_wrap=True)
     for s in card["skipped"]:
         console.print(f"[yellow]skipped tracker {s['tracker']}:[/] {s['reason']}", highlight=False, soft_wrap=True)
     counts = card["config"]["counts"]

@@ -19,6 +19,8 @@ JSON-ready data (no NaN: a missing figure is ``None``). Its shape::
          "invalid": int},                   # NaN scores left out
         ...],
       "skipped": [{"tracker": str, "reason": str}, ...],
+      "dropped": [{"reference": str, "kind": str, "index": int, "motion_change": float}, ...],
+                                            # negatives whose true motion is nearly the reference's
       "definitions": {variant: str, ...},   # how each variant is computed
       "footer": str,                        # the full definition of the ``matched`` variant
       "config": {"seed", "grid", "resamples", "references": [id, ...], "counts": {kind: int}},
@@ -98,6 +100,7 @@ def metric_card(result: MetaevalResult) -> dict:
         "perturbations": [{"name": p, "description": DESCRIPTIONS[p], "grades": list(GRADES)} for p in PERTURBATIONS],
         "rows": rows,
         "skipped": [{"tracker": t, "reason": why} for t, why in result.skipped.items()],
+        "dropped": [{"reference": r, "kind": k, "index": i, "motion_change": c} for r, k, i, c in result.dropped],
         "definitions": {v: definitions[v] for v in cfg.variants if v in definitions},
         "footer": definitions["matched"],
         "config": {"seed": cfg.seed, "grid": cfg.grid, "resamples": cfg.resamples,

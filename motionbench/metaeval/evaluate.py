@@ -1,7 +1,8 @@
 """Score every candidate with every motion-fidelity variant and tracker, and summarise.
 
 For each reference, each tracker and each variant, every candidate of
-:func:`motionbench.metaeval.pairs.build_candidates` gets one score against the reference. Then, per
+:func:`motionbench.metaeval.pairs.build_candidates` gets one score against the reference (negatives
+whose true motion is nearly the reference's are dropped first and listed). Then, per
 (tracker, variant):
 
 - **AUC** of the positives against each negative kind, pooled over references (one threshold on the
@@ -33,11 +34,13 @@ from motionbench.errors import ConfigError
 from motionbench.metaeval.pairs import (
     DESCRIPTIONS,
     GRADES,
+    MIN_MOTION_CHANGE,
     NEGATIVE_KINDS,
     PERTURBATIONS,
     POSITIVE,
     Candidate,
     build_candidates,
+    motion_change,
 )
 from motionbench.metaeval.references import DEFAULT_REFERENCES, Reference, Video, check_references
 from motionbench.metaeval.stats import Estimate, auc, cluster_bootstrap, spearman
@@ -128,8 +131,9 @@ class MetaevalResult:
     rows: list[Row]
     skipped: dict[str, str]  # tracker -> why it did not run
     scores: list[PairScore]
-    counts: dict[str, int]  # candidates per kind
+    counts: dict[str, int]  # candidates per kind (after dropping)
     seconds: float
+    dropped: list[tuple[str, str, int, float]] = field(default_factory=list)  # (reference, kind, index, change)
 
     def row(self, tracker: str, variant: str) -> Row:
         for r in self.rows:
@@ -156,6 +160,8 @@ class MetaevalResult:
                       "mean": {k: _finite(v) for k, v in r.mean.items()}, "invalid": r.invalid} for r in self.rows],
             "skipped": dict(self.skipped),
             "counts": dict(self.counts),
+            "dropped": [{"reference": r, "kind": k, "index": i, "motion_change": c} for r, k, i, c in self.dropped],
+            "min_motion_change": MIN_MOTION_CHANGE,
             "seconds": round(self.seconds, 2),
         }
         if with_scores:
@@ -251,12 +257,20 @@ def run_metaeval(config: MetaevalConfig | None = None, *, cache_dir: Path | None
     cache = TrackCache(cache_dir)
     scores: list[PairScore] = []
     counts: dict[str, int] = {}
+    dropped: list[tuple[str, str, int, float]] = []
     for ref in config.references:
         if progress is not None:
             progress(ref.id)
         others = [r for r in config.references if r.category == ref.category and r.id != ref.id]
         reference = ref.render(0)
-        candidates = list(build_candidates(ref, others, config.seed))
+        candidates = []
+        for c in build_candidates(ref, others, config.seed):
+            if c.label == "negative":
+                change = motion_change(c.video, reference)
+                if change < MIN_MOTION_CHANGE:  # the same motion in all but name: not a negative
+                    dropped.append((ref.id, c.kind, c.index, change))
+                    continue
+            candidates.append(c)
         for c in candidates:
             counts[c.kind] = counts.get(c.kind, 0) + 1
         for name, tracker in trackers.items():
@@ -267,7 +281,7 @@ def run_metaeval(config: MetaevalConfig | None = None, *, cache_dir: Path | None
                     value = motion_fidelity(cand_tracks, ref_tracks, variant)
                     scores.append(PairScore(name, variant, ref.id, c.kind, c.label, c.grade, c.index, float(value)))
     rows = [_summarise(scores, name, variant, backends[name], config) for name in trackers for variant in config.variants]
-    return MetaevalResult(config, rows, skipped, scores, counts, time.perf_counter() - began)
+    return MetaevalResult(config, rows, skipped, scores, counts, time.perf_counter() - began, dropped)
 
 
 def _seed(config: MetaevalConfig, *parts: str) -> int:

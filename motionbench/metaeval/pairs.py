@@ -30,6 +30,11 @@ Against a reference (look 0), metaeval scores candidates a metric must rank:
     the output at ``x`` samples the input at ``x - D_t(x)``, so a point at ``p`` moves to the
     ``q`` with ``q - D_t(q) = p`` (solved by fixed-point iteration), which is its true track.
 
+Labels are checked against the truth: :func:`motion_change` measures how far a candidate's true
+displacement field is from the reference's, and a "negative" that is nearly the same motion (the
+time reversal of a motion that is symmetric in time, such as a squat: down and up) is not a
+negative; metaeval drops it and lists it (``MetaevalResult.dropped``).
+
 Everything is seeded: the same seed gives the same videos, bit for bit.
 """
 
@@ -62,6 +67,10 @@ DESCRIPTIONS: dict[str, str] = {
     "partial_motion": "the motion runs for the first 1-g of the clip, then freezes",
     "trajectory_noise": "frames warped by known smooth random displacement fields of std g*2 px",
 }
+
+#: A negative whose true motion differs from the reference's by less than this (see
+#: :func:`motion_change`) is the same motion in all but name, and is dropped.
+MIN_MOTION_CHANGE = 0.5
 
 POSITIVE_LOOKS = (1, 2)
 FROZEN_LOOKS = (3, 4, 5)
@@ -101,6 +110,22 @@ def _rng(seed: int, *parts: object) -> np.random.Generator:
     """A generator seeded by ``seed`` and names, so each video's randomness is independent of order."""
     salt = zlib.crc32("/".join(str(p) for p in parts).encode())
     return np.random.default_rng([seed, salt])
+
+
+def motion_change(candidate: Video, reference: Video) -> float:
+    """How far the candidate's true motion is from the reference's (0 = the same motion).
+
+    Each reference point is paired with the candidate point that starts nearest it (normalised
+    coordinates), and the result is ``sum |d_cand - d_ref|^2 / sum |d_ref|^2`` over per-step
+    displacements of every pair: 1 for a still candidate, about 2 for an unrelated motion of the same
+    energy, 4 for the exact opposite motion.
+    """
+    from motionbench.metrics.motion_matched import match_by_position
+
+    cand = candidate.tracks[match_by_position(candidate.tracks[:, 0], reference.tracks[:, 0], reference.size)]
+    dc, dr = np.diff(cand, axis=1), np.diff(reference.tracks, axis=1)
+    energy = float((dr ** 2).sum())
+    return float(((dc - dr) ** 2).sum() / energy) if energy > 0 else float("inf")
 
 
 # -- negatives built from a positive -----------------------------------------------------------------
