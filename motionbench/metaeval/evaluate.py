@@ -26,7 +26,7 @@ import time
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
@@ -44,6 +44,10 @@ from motionbench.metaeval.pairs import (
 )
 from motionbench.metaeval.references import DEFAULT_REFERENCES, Reference, Video, check_references
 from motionbench.metaeval.stats import Estimate, auc, cluster_bootstrap, spearman
+
+if TYPE_CHECKING:
+    from motionbench.metrics.trackers import Tracker
+    from motionbench.metrics.tracks import Tracks
 
 TRACKERS: tuple[str, ...] = ("gt", "lk", "cotracker3")
 DEFAULT_GRID = 24  # 576 LK tracks on a 128x128 clip: dense enough, fast on two CPU cores
@@ -182,10 +186,11 @@ class TrackCache:
 
     def __init__(self, cache_dir: Path | None = None) -> None:
         self.cache_dir = Path(cache_dir) if cache_dir is not None else None
-        self._memory: dict[str, object] = {}
+        self._memory: dict[str, Tracks] = {}
         self.computed = 0
 
-    def get(self, tracker, video: Video):
+    def get(self, tracker: "Tracker", video: Video) -> "Tracks":
+        """``tracker``'s tracks of ``video``, computed at most once per content and backend."""
         from motionbench.metrics.scorer import content_hash
         from motionbench.metrics.tracks import TracksError, load_tracks, save_tracks
 
@@ -209,7 +214,8 @@ class TrackCache:
         return tracks
 
 
-def _truth(video: Video):
+def _truth(video: Video) -> "Tracks":
+    """The video's true tracks as a :class:`Tracks` record."""
     from motionbench.metrics.tracks import Tracks
 
     return Tracks(np.asarray(video.tracks, np.float64), np.asarray(video.visibility, bool), video.size)
