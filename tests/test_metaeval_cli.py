@@ -75,3 +75,5 @@ def test_table_and_errors(manifest: Path) -> None:
     assert bad.returncode == 2 and "unknown tracker" in bad.stderr and "lk" in bad.stderr
     bad = _cli("--manifest", str(manifest), "--category", "human")
     assert bad.returncode == 2 and "single_object" in bad.stderr
+    bad = _cli("--manifest", str(manifest), "--builtin")
+    assert bad.returncode == 2 and "exclude each other" in bad.stderr
