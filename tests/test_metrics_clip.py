@@ -152,3 +152,30 @@ def test_bad_clip_specs_are_clear_errors():
         build_scorer(("clip_text",), clip=f"{TINY}:/nonexistent/weights.pt")
     with pytest.raises(WeightsError, match="not known to open_clip"):
         build_scorer(("clip_text",), clip="NoSuchArch:openai")
+
+
+def test_an_openai_style_torchscript_file_loads(encoder, tmp_path):
+    """OpenAI publishes CLIP as TorchScript archives; they must load like plain state dicts."""
+    import torch
+
+    from motionbench.metrics.clip import _is_torchscript
+
+    image = torch.zeros(1, 3, 32, 32)
+    traced = torch.jit.trace_module(encoder.model, {"encode_image": image}, check_trace=False)
+    path = tmp_path / "ViT-tiny.pt"
+    torch.jit.save(traced, str(path))
+    assert _is_torchscript(path)
+    enc = ClipEncoder(f"{TINY}:{path}")
+    v = frames(4, t=3)
+    assert np.allclose(enc.encode_frames(v), encoder.encode_frames(v), atol=1e-5)
+    assert np.allclose(enc.encode_text("a dog"), encoder.encode_text("a dog"), atol=1e-5)
+
+
+def test_building_a_random_model_leaves_the_callers_rng_alone():
+    import torch
+
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    ClipEncoder(f"{TINY}:random")
+    assert torch.equal(torch.rand(3), expected)

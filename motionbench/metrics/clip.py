@@ -88,6 +88,17 @@ class ClipTemporal(Metric):
         return clip_temporal_score(image_embeddings)
 
 
+def _is_torchscript(path) -> bool:
+    """Whether ``path`` is a TorchScript zip archive (it has ``<name>/constants.pkl`` and ``<name>/code/``)."""
+    import zipfile
+
+    if not zipfile.is_zipfile(path):
+        return False
+    with zipfile.ZipFile(path) as zf:
+        names = zf.namelist()
+    return any(n.endswith("/constants.pkl") for n in names) and any("/code/" in n for n in names)
+
+
 class ClipEncoder:
     """An open_clip model with its preprocessing; embeds frames (batched) and prompts (memoised).
 
@@ -122,11 +133,29 @@ class ClipEncoder:
             located = weights.locate_clip(self.arch, tag)
             label = located.path.name if weights.is_weight_path(tag) else tag
             self.backend = f"open_clip:{self.arch}:{label}:sha256={located.sha256[:12]}"
-        torch.manual_seed(0)  # random-init models are reproducible
-        model, _, preprocess = open_clip.create_model_and_transforms(self.arch, pretrained=None, device="cpu")
+        # The preprocessing (mean, std, resize) of the named weights; OpenAI's for files and random.
+        from open_clip import pretrained as oc_pretrained
+
+        cfg = {} if tag == "random" or weights.is_weight_path(tag) else oc_pretrained.get_pretrained_cfg(self.arch, tag)
+        preprocess_kw = {k: cfg[c] for k, c in (("image_mean", "mean"), ("image_std", "std"),
+                                                ("image_interpolation", "interpolation"),
+                                                ("image_resize_mode", "resize_mode")) if cfg.get(c)}
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)  # random-init models are reproducible, without touching the caller's RNG
+            model, _, preprocess = open_clip.create_model_and_transforms(self.arch, pretrained=None, device="cpu",
+                                                                         **preprocess_kw)
         if located is not None:
             try:
-                open_clip.load_checkpoint(model, str(located.path))
+                if _is_torchscript(located.path):
+                    # OpenAI's own .pt files are TorchScript archives, which torch.load refuses with
+                    # weights_only=True; torch.jit.load reads them without unpickling Python objects.
+                    # Their parameter names are open_clip's; the extras are constants and buffers.
+                    state = torch.jit.load(str(located.path), map_location="cpu").state_dict()
+                    for key in ("input_resolution", "context_length", "vocab_size", "attn_mask"):
+                        state.pop(key, None)
+                    model.load_state_dict(state, strict=True)
+                else:
+                    open_clip.load_checkpoint(model, str(located.path))
             except Exception as exc:  # wrong file for the architecture, corrupt archive, ...
                 raise WeightsError(f"{located.path}: cannot be loaded into {self.arch} ({type(exc).__name__}: "
                                    f"{str(exc)[:200]}); check that the file matches the architecture") from None

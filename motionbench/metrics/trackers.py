@@ -67,51 +67,152 @@ def scale_box(box: tuple[float, float, float, float], src: tuple[int, int], dst:
 
 @dataclass
 class LKTracker:
-    """Pyramidal Lucas-Kanade on a grid with a forward-backward check (no weights)."""
+    """Pyramidal Lucas-Kanade on a grid with a forward-backward check (no weights).
+
+    Each step, every tracked point is moved by pyramidal LK and checked by tracking it back: a
+    point whose backward track misses its start by ``fb_threshold`` pixels or more fails. Pyramidal
+    LK misses small objects that move far in one frame (at coarse levels the window is mostly
+    background), so a failed point gets a second chance: a normalised cross-correlation search for
+    its ``2 * patch + 1`` patch within ``search`` pixels, refined by single-level LK and checked
+    again. Besides the forward-backward check, a step is accepted only if the point's patch still
+    correlates (NCC >= ``min_ncc``) with where it was: LK can agree with itself both ways while
+    locked onto the background that a fast object uncovered. A point that still fails is lost for good: it is marked invisible and
+    from then on moves with the median step of its ``neighbours`` nearest tracked points (as a
+    tracker that keeps estimating occluded points does), so a pan that carries points out of the
+    frame still reads as a pan.
+    """
 
     grid: int = DEFAULT_GRID
-    fb_threshold: float = 1.0  # pixels: a point whose backward track misses its start by more is lost
+    fb_threshold: float = 1.0  # pixels
     window: int = 21
     levels: int = 3
+    search: int = 32  # pixels searched around a point that pyramidal LK lost; 0 disables the search
+    patch: int = 7
+    neighbours: int = 8
+    min_ncc: float = 0.7  # normalised cross-correlation of the point's patch before and after a step
 
     @property
     def backend(self) -> str:
         import cv2
 
-        return f"lk:opencv-{cv2.__version__}:grid={self.grid}:win={self.window}:levels={self.levels}:fb={self.fb_threshold:g}"
+        return (f"lk:opencv-{cv2.__version__}:grid={self.grid}:win={self.window}:levels={self.levels}"
+                f":fb={self.fb_threshold:g}:ncc={self.min_ncc:g}:search={self.search}")
 
     def track(self, frames: np.ndarray, box: tuple[float, float, float, float] | None = None) -> Tracks:
+        h, w = frames.shape[1:3]
+        return self.track_points(frames, grid_points((w, h), self.grid, box))
+
+    def track_points(self, frames: np.ndarray, points: np.ndarray) -> Tracks:
+        """Track given frame-0 ``points [N, 2]`` (x, y) pixels through ``frames`` uint8 ``[T, H, W, 3]``."""
         import cv2
 
         t, h, w = frames.shape[:3]
         if t < 2:
             raise ConfigError(f"tracking needs at least 2 frames, got {t}")
         gray = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in frames]
-        pts = grid_points((w, h), self.grid, box)
+        pts = np.asarray(points, np.float32).reshape(-1, 2)
         n = len(pts)
         tracks = np.empty((n, t, 2), np.float32)
         vis = np.zeros((n, t), bool)
         tracks[:, 0] = pts
         vis[:, 0] = True
         alive = np.ones(n, bool)
-        params = dict(winSize=(self.window, self.window), maxLevel=self.levels,
-                      criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 30, 0.01))
         for i in range(1, t):
-            tracks[:, i] = tracks[:, i - 1]  # lost points stay where they were last seen
+            tracks[:, i] = tracks[:, i - 1]
             idx = np.flatnonzero(alive)
-            if idx.size == 0:
-                continue
-            p0 = tracks[idx, i - 1].reshape(-1, 1, 2)
-            p1, st1, _ = cv2.calcOpticalFlowPyrLK(gray[i - 1], gray[i], p0, None, **params)
-            p0b, st2, _ = cv2.calcOpticalFlowPyrLK(gray[i], gray[i - 1], p1, None, **params)
-            p1, p0b = p1.reshape(-1, 2), p0b.reshape(-1, 2)
-            fb = np.linalg.norm(p0b - p0.reshape(-1, 2), axis=1)
-            inside = (p1[:, 0] >= 0) & (p1[:, 0] <= w - 1) & (p1[:, 1] >= 0) & (p1[:, 1] <= h - 1)
-            ok = (st1.ravel() == 1) & (st2.ravel() == 1) & (fb < self.fb_threshold) & inside
-            tracks[idx[ok], i] = p1[ok]
-            vis[idx[ok], i] = True
-            alive[idx[~ok]] = False
+            if idx.size:
+                p1, ok = self._step(gray[i - 1], gray[i], tracks[idx, i - 1])
+                tracks[idx[ok], i] = p1[ok]
+                vis[idx[ok], i] = True
+                alive[idx[~ok]] = False
+            self._carry_lost(tracks, vis[:, i], i)
         return Tracks(tracks, vis, (w, h))
+
+    def _lk(self, a: np.ndarray, b: np.ndarray, p0: np.ndarray, guess: np.ndarray | None, levels: int):
+        """LK from ``a`` to ``b`` and back; returns (p1, ok) with the forward-backward check."""
+        import cv2
+
+        params = dict(winSize=(self.window, self.window), maxLevel=levels,
+                      criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 30, 0.01))
+        q0 = p0.reshape(-1, 1, 2).astype(np.float32)
+        if guess is None:
+            q1, st1, _ = cv2.calcOpticalFlowPyrLK(a, b, q0, None, **params)
+        else:
+            q1, st1, _ = cv2.calcOpticalFlowPyrLK(a, b, q0, guess.reshape(-1, 1, 2).astype(np.float32).copy(),
+                                                  flags=cv2.OPTFLOW_USE_INITIAL_FLOW, **params)
+        back, st2, _ = cv2.calcOpticalFlowPyrLK(b, a, q1, q0.copy(), flags=cv2.OPTFLOW_USE_INITIAL_FLOW, **params)
+        q1 = q1.reshape(-1, 2)
+        h, w = a.shape
+        fb = np.linalg.norm(back.reshape(-1, 2) - p0, axis=1)
+        inside = (q1[:, 0] >= 0) & (q1[:, 0] <= w - 1) & (q1[:, 1] >= 0) & (q1[:, 1] <= h - 1)
+        ok = (st1.ravel() == 1) & (st2.ravel() == 1) & (fb < self.fb_threshold) & inside
+        # LK can agree with itself both ways while locked onto the background a fast object left:
+        # the patch must also still look the same.
+        for k in np.flatnonzero(ok):
+            ok[k] = _patch_ncc(a, b, p0[k], q1[k], self.patch) >= self.min_ncc
+        return q1, ok
+
+    def _step(self, a: np.ndarray, b: np.ndarray, p0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        p1, ok = self._lk(a, b, p0, None, self.levels)
+        failed = np.flatnonzero(~ok)
+        if self.search > 0 and failed.size:
+            guesses, found = self._search(a, b, p0[failed])
+            if found.any():
+                sel = failed[found]
+                q1, q_ok = self._lk(a, b, p0[sel], guesses[found], 0)
+                p1[sel[q_ok]] = q1[q_ok]
+                ok[sel[q_ok]] = True
+        return p1, ok
+
+    def _search(self, a: np.ndarray, b: np.ndarray, p0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Best normalised-cross-correlation match of each point's patch within ``search`` pixels."""
+        import cv2
+
+        h, w = a.shape
+        r, s = self.patch, self.search
+        guesses = np.zeros_like(p0)
+        found = np.zeros(len(p0), bool)
+        for k, (x, y) in enumerate(p0):
+            xi, yi = int(round(float(x))), int(round(float(y)))
+            if xi - r < 0 or yi - r < 0 or xi + r >= w or yi + r >= h:
+                continue
+            tmpl = a[yi - r:yi + r + 1, xi - r:xi + r + 1]
+            x0, y0 = max(0, xi - s - r), max(0, yi - s - r)
+            x1, y1 = min(w, xi + s + r + 1), min(h, yi + s + r + 1)
+            region = b[y0:y1, x0:x1]
+            if region.shape[0] <= 2 * r or region.shape[1] <= 2 * r or tmpl.std() < 1e-6:
+                continue
+            score = cv2.matchTemplate(region, tmpl, cv2.TM_CCOEFF_NORMED)
+            _, best, _, (mx, my) = cv2.minMaxLoc(score)
+            if best > 0.5:
+                guesses[k] = (x0 + mx + r + (x - xi), y0 + my + r + (y - yi))
+                found[k] = True
+        return guesses, found
+
+    def _carry_lost(self, tracks: np.ndarray, visible: np.ndarray, i: int) -> None:
+        """Move points not visible at step ``i`` with the median step of their nearest visible points."""
+        lost = np.flatnonzero(~visible)
+        seen = np.flatnonzero(visible)
+        if lost.size == 0 or seen.size == 0:
+            return
+        step = tracks[seen, i] - tracks[seen, i - 1]
+        d = np.linalg.norm(tracks[lost, i - 1][:, None] - tracks[seen, i - 1][None], axis=-1)
+        k = min(self.neighbours, seen.size)
+        near = np.argpartition(d, k - 1, axis=1)[:, :k]
+        tracks[lost, i] = tracks[lost, i - 1] + np.median(step[near], axis=1)
+
+
+def _patch_ncc(a: np.ndarray, b: np.ndarray, pa: np.ndarray, pb: np.ndarray, r: int) -> float:
+    """Normalised cross-correlation of the (2r+1)^2 patches of ``a`` at ``pa`` and ``b`` at ``pb`` (sub-pixel)."""
+    import cv2
+
+    size = (2 * r + 1, 2 * r + 1)
+    x = cv2.getRectSubPix(a, size, (float(pa[0]), float(pa[1]))).astype(np.float32).ravel()
+    y = cv2.getRectSubPix(b, size, (float(pb[0]), float(pb[1]))).astype(np.float32).ravel()
+    x -= x.mean()
+    y -= y.mean()
+    denom = float(np.sqrt((x @ x) * (y @ y)))
+    return float(x @ y) / denom if denom > 1e-6 else 1.0  # flat patches: nothing to compare
 
 
 class CoTracker3Tracker:
