@@ -15,7 +15,9 @@ from motionbench.errors import MotionBenchError
 
 # Command modules (imported for their registrations).
 from motionbench.cli import bench as _bench  # noqa: F401,E402
+from motionbench.cli import run as _run  # noqa: F401,E402
 from motionbench.cli import metrics as _metrics  # noqa: F401,E402
+from motionbench.cli import report as _report  # noqa: F401,E402
 from motionbench.cli import metaeval as _metaeval  # noqa: F401,E402
 
 

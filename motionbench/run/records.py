@@ -40,6 +40,9 @@ class GenerationRecord:
     generate_seconds: float | None = None
     fit_peak_memory_mb: float | None = None
     generate_peak_memory_mb: float | None = None
+    # What the peak memory figures measure: "cuda_max_allocated" (torch.cuda.max_memory_allocated)
+    # or "cpu_rss_peak_delta" (growth of the process's resident set); see motionbench.run.measure.
+    memory_kind: str | None = None
     error: str | None = None  # "<ErrorType>: message" plus captured stderr where there is one
     method_config: dict[str, Any] = field(default_factory=dict)
     finished_at: str = ""

@@ -1,0 +1,351 @@
+"""Aggregation, bootstrap intervals, ranks, backends and published rows, checked against values
+computed by hand from the fixed store in tests/fixtures/store_small (see the tables below)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from motionbench.report import MixedBackendsError, ReportError, build, leaderboard, sample_scores
+from motionbench.report.bootstrap import bootstrap_mean, bootstrap_mean_of_groups, cell_rng
+from motionbench.report.model import OVERALL_CATEGORIES, OVERALL_SAMPLES, Leaderboard
+from motionbench.run.records import GenerationRecord, ScoreRecord, job_id, to_json_line
+
+STORE = Path(__file__).parent / "fixtures" / "store_small"
+SMALL = STORE / "small"
+OTHER = STORE / "other_clip"
+
+# The fixture's per-video values (prompt 0, prompt 1) - the hand computation starts here.
+#   clip_text            fym          ditflow         motion_fidelity/dmt  fym          ditflow
+#   camera  cam-pan      .30 .32      .36 .38                              .90 .94      skipped x2
+#           cam-zoom     .28 .30      .30 .34                              .80 .84      .60 .70
+#   single  obj-car      .34 .36      .31 .33                              .96 .98      .80 .82
+#           obj-dog      .26 .30      .29 .31                              .70 .74      .75 .79
+# (scores.jsonl also holds an older fym/obj-car/0 clip_text line of 0.10, superseded by the later one.)
+
+
+def cell(lb: Leaderboard, group: str, method: str, column: str):
+    rows = [r for r in lb.rows if r.group == group and r.method == method and r.kind != "reported"]
+    assert len(rows) == 1, (group, method, [r.label for r in lb.rows])
+    return rows[0].cells[column]
+
+
+@pytest.fixture(scope="module")
+def small() -> Leaderboard:
+    return build([SMALL])
+
+
+def test_means_per_sample_category_and_both_overalls(small: Leaderboard) -> None:
+    # Sample means: fym clip_text cam-pan .31, cam-zoom .29, obj-car .35, obj-dog .28.
+    assert cell(small, "camera", "fym", "clip_text").value == pytest.approx(0.30)
+    assert cell(small, "single_object", "fym", "clip_text").value == pytest.approx(0.315)
+    assert cell(small, OVERALL_CATEGORIES, "fym", "clip_text").value == pytest.approx(0.3075)
+    assert cell(small, OVERALL_SAMPLES, "fym", "clip_text").value == pytest.approx(0.3075)
+    # ditflow motion fidelity: cam-pan fully skipped, so camera rests on cam-zoom alone (.65);
+    # single (.81 + .77) / 2 = .79; mean of categories (.65 + .79) / 2 = .72; mean of 3 samples 2.23 / 3.
+    assert cell(small, "camera", "ditflow", "motion_fidelity/dmt").value == pytest.approx(0.65)
+    assert cell(small, "single_object", "ditflow", "motion_fidelity/dmt").value == pytest.approx(0.79)
+    assert cell(small, OVERALL_CATEGORIES, "ditflow", "motion_fidelity/dmt").value == pytest.approx(0.72)
+    assert cell(small, OVERALL_SAMPLES, "ditflow", "motion_fidelity/dmt").value == pytest.approx(2.23 / 3)
+
+
+def test_sample_counts_and_skipped_scores_are_carried_not_averaged(small: Leaderboard) -> None:
+    c = cell(small, "camera", "ditflow", "motion_fidelity/dmt")
+    assert (c.n, c.videos, c.skipped) == (1, 2, 2)
+    assert (c.lo, c.hi) == (None, None)  # one sample: no interval rather than a zero-width one
+    overall = cell(small, OVERALL_SAMPLES, "ditflow", "motion_fidelity/dmt")
+    assert (overall.n, overall.videos, overall.skipped) == (3, 6, 2)
+    assert cell(small, "camera", "fym", "motion_fidelity/dmt").n == 2
+    [note] = small.skips
+    assert (note.row, note.column, note.status, note.count) == ("ditflow", "motion_fidelity/dmt", "skipped", 2)
+    footer = "\n".join(small.footer_lines())
+    assert "2 skipped in motion_fidelity/dmt (ditflow 2): no reference tracks" in footer
+
+
+def test_last_record_of_a_key_wins(small: Leaderboard) -> None:
+    # The stale 0.10 would give obj-car (0.10 + 0.36) / 2 = 0.23 and single_object 0.255.
+    assert cell(small, "single_object", "fym", "clip_text").value == pytest.approx(0.315)
+    # ... and its version "0" would show as a second version of the column.
+    assert small.column("clip_text").versions == ("1",)
+
+
+def test_category_intervals_of_two_samples_span_them(small: Leaderboard) -> None:
+    # Resampling 2 values: the mean is min (p=1/4), mid (1/2) or max (1/4), so the 2.5 and 97.5
+    # percentiles are the two sample means themselves.
+    c = cell(small, "camera", "fym", "clip_text")
+    assert (c.lo, c.hi) == (pytest.approx(0.29), pytest.approx(0.31))
+    c = cell(small, "single_object", "fym", "motion_fidelity/dmt")
+    assert (c.lo, c.hi) == (pytest.approx(0.72), pytest.approx(0.97))
+
+
+def test_mean_of_categories_interval_resamples_within_categories(small: Leaderboard) -> None:
+    # Each category mean is its min with p=1/4, so both at their min has p=1/16 > 2.5%:
+    # lo = (.29 + .28) / 2, hi = (.31 + .35) / 2.
+    c = cell(small, OVERALL_CATEGORIES, "fym", "clip_text")
+    assert (c.lo, c.hi) == (pytest.approx(0.285), pytest.approx(0.33))
+    # ditflow: camera has one sample (fixed at .65); single varies over {.77, .79, .81}.
+    c = cell(small, OVERALL_CATEGORIES, "ditflow", "motion_fidelity/dmt")
+    assert (c.lo, c.hi) == (pytest.approx(0.71), pytest.approx(0.73))
+
+
+def test_mean_of_samples_interval_matches_the_exact_bootstrap_distribution(small: Leaderboard) -> None:
+    # fym motion fidelity sample means .92 .82 .97 .72: enumerate all 4^4 equally likely resamples.
+    x = np.array([0.92, 0.82, 0.97, 0.72])
+    means = np.sort([np.mean(x[list(i)]) for i in itertools.product(range(4), repeat=4)])
+    cdf = lambda v: np.mean(means <= v + 1e-12)  # noqa: E731
+    c = cell(small, OVERALL_SAMPLES, "fym", "motion_fidelity/dmt")
+    assert c.value == pytest.approx(0.8575)
+    # B=2000 replicates: the estimated percentiles lie within a percentage point of the exact ones.
+    assert 0.015 <= cdf(c.lo) and np.mean(means < c.lo - 1e-12) <= 0.035
+    assert np.mean(means < c.hi - 1e-12) <= 0.985 and cdf(c.hi) >= 0.965
+    assert means[0] < c.lo < c.value < c.hi < means[-1]
+
+
+def test_intervals_are_seeded_and_do_not_depend_on_other_columns() -> None:
+    a = build([SMALL], seed=3)
+    b = build([SMALL], seed=3, metrics=["motion_fidelity/dmt"])
+    c = build([SMALL], seed=4)
+    pick = lambda lb: cell(lb, OVERALL_SAMPLES, "fym", "motion_fidelity/dmt")  # noqa: E731
+    assert (pick(a).lo, pick(a).hi) == (pick(b).lo, pick(b).hi)
+    assert [col.id for col in b.quality_columns] == ["motion_fidelity/dmt"]
+    draws = lambda seed: bootstrap_mean([0.92, 0.82, 0.97, 0.72], rng=cell_rng(seed, "x"), n_boot=200)  # noqa: E731
+    assert draws(1) == draws(1) and draws(1) != draws(2)
+    assert pick(c).value == pick(a).value
+
+
+def test_bootstrap_functions_on_known_inputs() -> None:
+    rng = np.random.default_rng(0)
+    assert bootstrap_mean([0.5], rng=rng) is None
+    assert bootstrap_mean([2.0, 2.0, 2.0], rng=rng) == (2.0, 2.0)
+    assert bootstrap_mean_of_groups([[1.0], [3.0]], rng=rng) is None
+    lo, hi = bootstrap_mean_of_groups([[0.0, 1.0], [10.0]], rng=rng, n_boot=4000)
+    assert (lo, hi) == (pytest.approx(5.0), pytest.approx(5.5))  # (0 + 10) / 2 and (1 + 10) / 2
+    with pytest.raises(ValueError):
+        bootstrap_mean_of_groups([[1.0], []], rng=rng)
+
+
+def test_costs_count_fit_once_per_method_and_sample(small: Leaderboard) -> None:
+    # fym fit seconds per sample 700, 720, 740, 760, written on both jobs of cam-pan and obj-car:
+    # summing jobs would give camera 1060 and single 1120.
+    assert cell(small, "camera", "fym", "tuning_s").value == pytest.approx(710.0)
+    assert cell(small, "single_object", "fym", "tuning_s").value == pytest.approx(750.0)
+    assert cell(small, OVERALL_CATEGORIES, "fym", "tuning_s").value == pytest.approx(730.0)
+    # Generation seconds per video: sample means 11, 12, 10, 13.
+    assert cell(small, "camera", "fym", "generate_s").value == pytest.approx(11.5)
+    # Peak memory is a maximum, not a mean: obj-dog's 24576 MB generation.
+    assert cell(small, "single_object", "fym", "peak_memory_gib").value == pytest.approx(24.0)
+    assert cell(small, "camera", "fym", "peak_memory_gib").value == pytest.approx(20.0)
+    assert cell(small, OVERALL_SAMPLES, "fym", "peak_memory_gib").value == pytest.approx(24.0)
+
+
+def test_ranks_follow_each_columns_direction(small: Leaderboard) -> None:
+    assert cell(small, "camera", "ditflow", "clip_text").best
+    assert cell(small, "camera", "fym", "clip_text").rank == 2
+    assert cell(small, "single_object", "fym", "clip_text").best
+    assert cell(small, OVERALL_CATEGORIES, "fym", "motion_fidelity/dmt").best
+    # Costs: lower is better.
+    assert cell(small, OVERALL_CATEGORIES, "ditflow", "tuning_s").best
+    assert cell(small, OVERALL_CATEGORIES, "fym", "generate_s").best
+
+
+def test_a_lower_is_better_metric_ranks_the_other_way(tmp_path: Path) -> None:
+    run = tmp_path / "small"
+    shutil.copytree(SMALL, run)
+    lines = [json.loads(line) for line in (run / "scores.jsonl").read_text().splitlines()]
+    for rec in lines:
+        if rec["metric"] == "clip_text":
+            rec["higher_is_better"] = False
+    (run / "scores.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
+    lb = build([run])
+    assert cell(lb, "camera", "fym", "clip_text").best
+    assert cell(lb, "camera", "ditflow", "clip_text").rank == 2
+    assert lb.column("clip_text").arrow == "↓"
+
+
+def test_mixed_backends_in_one_column_are_refused() -> None:
+    with pytest.raises(MixedBackendsError) as err:
+        build([SMALL, OTHER])
+    msg = str(err.value)
+    assert "clip_text" in msg and "ViT-B-32" in msg and "ViT-L-14" in msg
+    assert "motiondirector" in msg and "--allow-mixed" in msg
+    # The motion-fidelity column alone is consistent across both runs.
+    lb = build([SMALL, OTHER], metrics=["motion_fidelity"])
+    assert not lb.has_mixed
+    assert cell(lb, OVERALL_CATEGORIES, "motiondirector", "motion_fidelity/dmt").value == pytest.approx(0.865)
+
+
+def test_allow_mixed_marks_the_odd_rows() -> None:
+    lb = build([SMALL, OTHER], allow_mixed=True)
+    assert cell(lb, OVERALL_CATEGORIES, "motiondirector", "clip_text").mixed
+    assert not cell(lb, OVERALL_CATEGORIES, "fym", "clip_text").mixed
+    assert not cell(lb, OVERALL_CATEGORIES, "motiondirector", "motion_fidelity/dmt").mixed
+    col = lb.column("clip_text")
+    assert col.backends[0].startswith("open_clip:ViT-B-32") and len(col.backends) == 2
+    assert any("†" in line for line in lb.footer_lines())
+
+
+def test_reported_rows_are_shown_but_never_ranked_with_measured() -> None:
+    plain = build([SMALL])
+    lb = build([SMALL], with_reported=True)
+    reported = [r for r in lb.rows if r.kind == "reported"]
+    assert {r.label for r in reported} >= {"DiTFlow", "MotionDirector", "FYM", "FYM w/o sparse sampling"}
+    assert all(r.group == OVERALL_CATEGORIES for r in reported)
+    assert all(c.rank is None and not c.best for r in reported for c in r.cells.values())
+    fym_paper = next(r for r in reported if r.label == "FYM")
+    assert fym_paper.cells["motion_fidelity/dmt"].value == pytest.approx(0.971)
+    assert fym_paper.cells["clip_text"].value == pytest.approx(0.380)
+    assert fym_paper.cells["tuning_s"].value == pytest.approx(727)
+    # Measured ranks are those of the table without reported rows, though 0.971 > 0.8575.
+    for r in plain.rows:
+        for cid, c in r.cells.items():
+            assert cell(lb, r.group, r.method, cid).rank == c.rank
+    assert any("2506.05207" in line for line in lb.footer_lines())
+
+
+def test_rank_reported_ranks_them_together_when_asked() -> None:
+    lb = build([SMALL], with_reported=True, rank_reported=True)
+    best = [r.label for r in lb.rows_in(OVERALL_CATEGORIES) if r.cells["motion_fidelity/dmt"].best]
+    assert best == ["FYM w/o sparse sampling"]  # 0.975, the highest published motion fidelity
+    assert cell(lb, OVERALL_CATEGORIES, "fym", "motion_fidelity/dmt").rank == 4  # after .975, .971, .896
+
+
+# ------------------------------------------------------------------ stores built record by record
+def write_store(run: Path, entries: list[tuple], *, metric: str = "motion_fidelity", variant: str = "dmt") -> Path:
+    """entries: (method, sample, category, prompt_index, value | None | "genfail")."""
+    run.mkdir(parents=True)
+    with open(run / "generations.jsonl", "w") as g, open(run / "scores.jsonl", "w") as s:
+        for method, sample, category, p, value in entries:
+            job = job_id(method, sample, p, 0)
+            failed = value == "genfail"
+            g.write(to_json_line(GenerationRecord(
+                job=job, method=method, sample=sample, category=category, prompt_index=p, prompt=f"prompt {p}",
+                seed=0, status="error" if failed else "ok", video=None if failed else f"videos/{job}.mp4",
+                fit_seconds=1.0, generate_seconds=2.0,
+                error="OutOfMemoryError: CUDA out of memory" if failed else None)))
+            if failed:
+                continue
+            s.write(to_json_line(ScoreRecord(
+                job=job, method=method, sample=sample, category=category, prompt_index=p, seed=0, metric=metric,
+                variant=variant, status="ok" if value is not None else "error", value=value, version="1",
+                backend="tracker:lk:grid=8", convention="test", higher_is_better=True,
+                reason=None if value is not None else "ValueError: no tracks")))
+    return run
+
+
+def test_anchor_methods_are_shown_unranked(tmp_path: Path) -> None:
+    run = write_store(tmp_path / "r", [("reference", "a", "camera", 0, 1.0), ("fym", "a", "camera", 0, 0.8),
+                                       ("static", "a", "camera", 0, 0.1)])
+    lb = build([run])
+    assert cell(lb, "camera", "fym", "motion_fidelity/dmt").best
+    assert cell(lb, "camera", "reference", "motion_fidelity/dmt").rank is None
+    only_anchors = build([write_store(tmp_path / "a", [("reference", "a", "camera", 0, 1.0),
+                                                        ("static", "a", "camera", 0, 0.1)])])
+    assert cell(only_anchors, "camera", "reference", "motion_fidelity/dmt").best
+    assert any("only anchor methods" in line for line in only_anchors.footer_lines())
+
+
+def test_cells_that_print_the_same_share_their_rank(tmp_path: Path) -> None:
+    run = write_store(tmp_path / "r", [("fym", "a", "camera", 0, 0.8001), ("ditflow", "a", "camera", 0, 0.8004),
+                                       ("motiondirector", "a", "camera", 0, 0.7)])
+    lb = build([run])
+    assert cell(lb, "camera", "fym", "motion_fidelity/dmt").best  # 0.800 either way
+    assert cell(lb, "camera", "ditflow", "motion_fidelity/dmt").best
+    assert cell(lb, "camera", "motiondirector", "motion_fidelity/dmt").rank == 3
+
+
+def test_failed_generations_and_failed_scores_are_reported(tmp_path: Path) -> None:
+    run = write_store(tmp_path / "r", [("fym", "a", "camera", 0, 0.5), ("fym", "a", "camera", 1, "genfail"),
+                                       ("fym", "b", "camera", 0, None), ("fym", "b", "camera", 1, 0.7)])
+    lb = build([run])
+    c = cell(lb, "camera", "fym", "motion_fidelity/dmt")
+    assert (c.value, c.n, c.skipped) == (pytest.approx(0.6), 2, 1)
+    footer = "\n".join(lb.footer_lines())
+    assert "Failed generations (no video, no scores): 1" in footer and "CUDA out of memory" in footer
+    assert "1 error in motion_fidelity/dmt (fym 1): ValueError: no tracks" in footer
+
+
+def test_a_row_missing_a_category_gets_no_mean_of_categories(tmp_path: Path) -> None:
+    run = write_store(tmp_path / "r", [("fym", "a", "camera", 0, 0.5), ("fym", "b", "human", 0, 0.9),
+                                       ("ditflow", "a", "camera", 0, 0.4), ("ditflow", "b", "human", 0, None)])
+    lb = build([run])
+    c = cell(lb, OVERALL_CATEGORIES, "ditflow", "motion_fidelity/dmt")
+    assert c.value is None and "human" in c.note and c.rank is None
+    assert cell(lb, OVERALL_SAMPLES, "ditflow", "motion_fidelity/dmt").value == pytest.approx(0.4)
+    assert cell(lb, OVERALL_CATEGORIES, "fym", "motion_fidelity/dmt").value == pytest.approx(0.7)
+    assert cell(lb, "human", "ditflow", "motion_fidelity/dmt").note == "all 1 scores skipped or failed"
+    assert any("ditflow / motion_fidelity/dmt: overall (mean of categories) not computed" in line
+               for line in lb.footer_lines())
+
+
+def test_clear_errors_for_unknown_runs_metrics_and_options(tmp_path: Path) -> None:
+    with pytest.raises(ReportError, match=r"run 'nope' not found.*runs in .*: other_clip, small"):
+        build(["nope"], results_dir=STORE)
+    assert build(["small"], results_dir=STORE).runs[0].path == str(STORE / "small")  # a name under results_dir
+    with pytest.raises(ReportError, match=r"metric 'fvd' has no scores.*available: clip_text, motion_fidelity/dmt"):
+        build([SMALL], metrics=["fvd"])
+    with pytest.raises(ReportError, match="by='sample'"):
+        build([SMALL], by="sample")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "run.json").write_text("{}")
+    with pytest.raises(ReportError, match="no generations.jsonl or scores.jsonl records"):
+        build([tmp_path / "empty"])
+
+
+def test_dataframe_for_notebooks() -> None:
+    df = leaderboard(str(SMALL), by="overall", with_reported=True)
+    assert list(df.group.unique()) == [OVERALL_CATEGORIES, OVERALL_SAMPLES]
+    fym = df[(df.group == OVERALL_CATEGORIES) & (df.method == "fym") & (df.kind == "measured")].iloc[0]
+    assert fym["motion_fidelity/dmt"] == pytest.approx(0.8575)
+    assert fym["motion_fidelity/dmt.rank"] == 1 and fym["n"] == 4
+    paper = df[(df.kind == "reported") & (df.label == "FYM")].iloc[0]
+    assert paper["motion_fidelity/dmt"] == pytest.approx(0.971) and math.isnan(paper["generate_s"])
+    assert paper["generate_s.note"] == "not reported"
+    assert any("percentile-bootstrap" in line for line in df.attrs["footer"])
+    assert df.attrs["columns"]["tuning_s"]["higher_is_better"] is False
+
+
+def test_per_sample_means_for_paired_analyses() -> None:
+    df = sample_scores(SMALL)
+    mf = df[df.column == "motion_fidelity/dmt"].set_index(["method", "sample"])
+    assert mf.loc[("fym", "cam-pan"), "value"] == pytest.approx(0.92)
+    assert mf.loc[("ditflow", "obj-dog"), "value"] == pytest.approx(0.77)
+    skipped = mf.loc[("ditflow", "cam-pan")]
+    assert math.isnan(skipped["value"]) and (skipped["videos"], skipped["skipped"]) == (0, 2)
+    assert len(df) == 2 * 2 * 4  # methods x columns x samples
+
+
+def test_a_nan_value_is_counted_as_failed_never_averaged(tmp_path: Path) -> None:
+    run = write_store(tmp_path / "r", [("fym", "a", "camera", 0, 0.5), ("fym", "a", "camera", 1, 0.7)])
+    lines = (run / "scores.jsonl").read_text().splitlines()
+    bad = json.loads(lines[1])
+    bad["value"] = float("nan")  # what a buggy metric might write; json.dumps writes NaN
+    (run / "scores.jsonl").write_text(lines[0] + "\n" + json.dumps(bad) + "\n")
+    lb = build([run])
+    c = cell(lb, "camera", "fym", "motion_fidelity/dmt")
+    assert (c.value, c.videos, c.skipped) == (pytest.approx(0.5), 1, 1)
+    assert any("1 error in motion_fidelity/dmt (fym 1): value is NaN or missing" in line for line in lb.footer_lines())
+
+
+def test_published_numbers_need_a_citation_and_numbers(tmp_path: Path) -> None:
+    from motionbench.report.reported import load_reported, load_reported_file
+
+    rows = load_reported_file(Path(__file__).parents[1] / "results" / "reported" / "fym_paper.yaml")
+    assert [r.name for r in rows if r.table == "main"] == ["DiTFlow", "MotionDirector", "FYM"]
+    assert len([r for r in rows if r.table == "ablation"]) == 4
+    assert rows[2].value_for("clip_temporal", "") == pytest.approx(0.976) and rows[2].cost("tuning_s") == 727
+    bad = tmp_path / "paper.yaml"
+    bad.write_text("source: {title: T, url: u}\ncolumns: {mf: {metric: motion_fidelity}}\ntables: {main: []}\n")
+    with pytest.raises(ReportError, match="source needs citation"):
+        load_reported_file(bad)
+    bad.write_text("source: {title: T, citation: c, url: u}\ncolumns: {mf: {metric: motion_fidelity}}\n"
+                   "tables: {main: [{name: A, mf: high}]}\n")
+    with pytest.raises(ReportError, match=r"tables.main\[0\].mf: 'high' is not a number"):
+        load_reported_file(bad)
+    with pytest.raises(ReportError, match="no published-numbers folder"):
+        load_reported(tmp_path / "absent")
