@@ -13,8 +13,9 @@ Definition. Both track sets are first aligned (same length and pixel frame, see
 1. **Reliable reference steps.** Step ``t`` of reference track ``m`` (``t -> t+1``) counts only when
    the reference point is visible at both ends. Trackers mark a point that fails their
    forward-backward check (LK) or leaves view as invisible, so unreliable reference motion is
-   dropped. The generated side is never excused: a generated point the tracker lost is held where it
-   was last seen (it shows no motion), and is compared as such.
+   dropped. The generated side is never excused: a generated point the tracker lost is compared at
+   the positions the tracker reports for it (held, or carried along with its neighbours, depending
+   on the tracker), whatever its visibility flag says.
 2. **Matching by position.** Each reference track ``m`` is paired with the generated track ``n(m)``
    whose frame-0 position is nearest to its own, in coordinates normalised by the frame size
    (``x / W``, ``y / H``). Trackers seed both videos on the same grid, so this pairs the same grid
