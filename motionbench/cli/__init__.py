@@ -18,6 +18,7 @@ from motionbench.cli import bench as _bench  # noqa: F401,E402
 from motionbench.cli import run as _run  # noqa: F401,E402
 from motionbench.cli import metrics as _metrics  # noqa: F401,E402
 from motionbench.cli import report as _report  # noqa: F401,E402
+from motionbench.cli import metaeval as _metaeval  # noqa: F401,E402
 
 
 def main() -> None:

@@ -18,7 +18,7 @@ __all__ = ["Metric", "build_scorer", "check_metric_name", "get_metric", "metric_
 
 def build_scorer(metrics: Sequence[str] = ("clip_text", "clip_temporal", "motion_fidelity"), *,
                  clip: str = "ViT-B-32-quickgelu:openai", tracker: str = "auto",
-                 variants: Sequence[str] = ("dmt", "symmetric"), grid: int | None = None, device: str = "cpu",
+                 variants: Sequence[str] = ("dmt", "symmetric", "matched"), grid: int | None = None, device: str = "cpu",
                  tracker_repo: str | None = None, tracker_checkpoint: str | None = None) -> "Scorer":
     """Build the scorer the runner uses; see :func:`motionbench.metrics.scorer.build_scorer`."""
     from motionbench.metrics.scorer import build_scorer as _build

@@ -38,7 +38,7 @@ from motionbench.metrics.tracks import Tracks, align_tracks
 #: for a point that does not move (about 1e-6 px).
 STATIC_EPS = 1e-3
 
-VARIANTS = ("dmt", "symmetric")
+VARIANTS = ("dmt", "symmetric", "matched")  # matched: see motionbench.metrics.motion_matched
 
 
 def unit_displacements(tracks: np.ndarray, eps: float = STATIC_EPS) -> np.ndarray:
@@ -96,6 +96,10 @@ def motion_fidelity(generated: Tracks, reference: Tracks, variant: str = "dmt") 
     if variant not in VARIANTS:
         raise ValueError(f"unknown motion fidelity variant {variant!r}; choose one of {', '.join(VARIANTS)}")
     g, r = align_tracks(generated, reference)
+    if variant == "matched":
+        from motionbench.metrics.motion_matched import motion_fidelity_matched
+
+        return motion_fidelity_matched(g.tracks, r.tracks, r.visibility, r.size)
     fn = motion_fidelity_dmt if variant == "dmt" else motion_fidelity_symmetric
     return fn(g.tracks, r.tracks)
 
@@ -110,7 +114,11 @@ class MotionFidelity(Metric):
     convention: ClassVar[str] = (
         "DMT motion fidelity in [-1, 1]: unit per-step displacements, corr = mean over steps of dot "
         "products; variant dmt = mean over generated tracks of max over reference tracks of (S - I) "
-        "(public DMT code); variant symmetric = half the sum of both one-sided means, no identity. "
+        "(public DMT code); variant symmetric = half the sum of both one-sided means, no identity; "
+        "variant matched = mean over moving tracks (path >= 1 px in either video) of 2 sum<g,r> / "
+        "sum(|g|^2+|r|^2) over the per-step pixel displacements of each reference track and the generated "
+        "track starting nearest it, reliable (visible) reference steps only "
+        "(motionbench.metrics.motion_matched). "
         f"Displacements under {STATIC_EPS:g} px have a zero unit vector (no NaN). Grid seeded on frame 0, "
         "inside the sample's box when given (both videos, box scaled to each). Different lengths: both "
         "resampled in time to the shorter; different sizes: generated coordinates scaled to the "

@@ -44,7 +44,7 @@ class MotionBenchScorer:
     """Scores generated videos against their reference; see :func:`build_scorer`."""
 
     def __init__(self, metrics: Sequence[str] = DEFAULT_METRICS, *, clip: str = DEFAULT_CLIP, tracker: str = "auto",
-                 variants: Sequence[str] = ("dmt", "symmetric"), grid: int | None = None, device: str = "cpu",
+                 variants: Sequence[str] = ("dmt", "symmetric", "matched"), grid: int | None = None, device: str = "cpu",
                  tracker_repo: str | None = None, tracker_checkpoint: str | None = None) -> None:
         self.metrics = tuple(check_metric_name(m) for m in metrics)
         if not self.metrics:
@@ -201,7 +201,7 @@ class _Skip(Exception):
 
 
 def build_scorer(metrics: Sequence[str] = DEFAULT_METRICS, *, clip: str = DEFAULT_CLIP, tracker: str = "auto",
-                 variants: Sequence[str] = ("dmt", "symmetric"), grid: int | None = None, device: str = "cpu",
+                 variants: Sequence[str] = ("dmt", "symmetric", "matched"), grid: int | None = None, device: str = "cpu",
                  tracker_repo: str | None = None, tracker_checkpoint: str | None = None) -> MotionBenchScorer:
     """Build the scorer the runner uses. Never touches the network.
 
@@ -210,7 +210,7 @@ def build_scorer(metrics: Sequence[str] = DEFAULT_METRICS, *, clip: str = DEFAUL
         clip: ``ARCH:WEIGHTS`` for the CLIP metrics (tag, file path, or ``random`` for tests).
         tracker: ``auto`` (CoTracker3 when its code and weights are here, else ``lk``),
             ``cotracker3``, ``lk`` or ``gt`` (ground-truth reference tracks; LK on generated videos).
-        variants: motion fidelity variants, ``dmt`` and/or ``symmetric``.
+        variants: motion fidelity variants: ``dmt``, ``symmetric``, ``matched``.
         grid: points per side of the tracking grid (default 55).
         device: torch device for CLIP and CoTracker.
         tracker_repo: a local co-tracker checkout (else ``$MOTIONBENCH_COTRACKER_REPO`` or the torch hub cache).
