@@ -348,3 +348,30 @@ def test_skipped_scores_count_as_done_and_errors_are_retried(tmp_path: Path) -> 
     assert second.jobs_scored == 2 and second.values["ok"] == 4  # the errors were retried
     third = rescore_run(tmp_path / "run", scorer)
     assert third.jobs_scored == 0 and third.jobs_already_scored == 2  # a skip is an answer, not a failure
+
+
+def test_a_new_variant_is_scored_on_rescore_and_only_once(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    class VariantScorer(PixelDistanceScorer):
+        """pixel_l1 under several variant names (as motion fidelity has dmt, symmetric, matched)."""
+
+        def __init__(self, variants: tuple[str, ...]) -> None:
+            super().__init__()
+            self.variants = variants
+
+        def outputs(self) -> list[tuple[str, str, str]]:
+            return [("pixel_l1", v, self.backend) for v in self.variants]
+
+        def score_sample(self, reference, items, **kw):
+            out = super().score_sample(reference, items, **kw)
+            return {job: [replace(vals[0], variant=v) for v in self.variants] for job, vals in out.items()}
+
+    manifest = write_manifest(tmp_path / "data", {"a": "ok"})
+    execute_run(config(manifest, tmp_path / "run", "reference"), scorer=VariantScorer(("x",)))
+    added = rescore_run(tmp_path / "run", VariantScorer(("x", "y")), manifest=manifest)
+    assert added.jobs_scored == 2 and added.jobs_already_scored == 0
+    keys = [(r.job, r.variant) for r in RunStore(tmp_path / "run").score_records()]
+    assert sorted(set(keys)) == sorted((f"reference/a/{i}-s0", v) for i in (0, 1) for v in "xy")
+    again = rescore_run(tmp_path / "run", VariantScorer(("x", "y")), manifest=manifest)
+    assert (again.jobs_scored, again.jobs_already_scored) == (0, 2)

@@ -51,6 +51,12 @@ class Scorer(Protocol):
     def backends(self) -> dict[str, str]:
         """Metric name -> backend id, recorded in run.json (CLIP arch + weight checksum, tracker...)."""
 
+    def outputs(self) -> list[tuple[str, str, str]]:
+        """(metric, variant, backend) of every value each scored video gets; variant "" for one-form metrics.
+
+        The runner uses it to see which videos still lack a value, e.g. after a new variant is added.
+        """
+
     def score_sample(
         self,
         reference: Clip,

@@ -91,6 +91,11 @@ class MotionBenchScorer:
                 out[m] = self._motion_backend()
         return out
 
+    def outputs(self) -> list[tuple[str, str, str]]:
+        """(metric, variant, backend) of every value a scored video gets."""
+        return [(m, v, b) for m, b in self.backends().items()
+                for v in (self.variants if m == "motion_fidelity" else ("",))]
+
     # -- scoring ------------------------------------------------------------------------------------
     def score_sample(self, reference: Clip, items: Sequence[ScoringItem], *,
                      box: tuple[float, float, float, float] | None = None,

@@ -34,7 +34,7 @@ CATEGORY_ORDER = ("camera", "single_object", "multi_object", "human")
 
 COST_COLUMNS = (
     Column(id=TUNING, metric=TUNING, variant="", kind="cost", higher_is_better=False, label="Tuning (s)",
-           unit="s", decimals=0),
+           unit="s", decimals=1),
     Column(id=GENERATE, metric=GENERATE, variant="", kind="cost", higher_is_better=False, label="Gen. (s/video)",
            unit="s", decimals=1),
     Column(id=PEAK_MEMORY, metric=PEAK_MEMORY, variant="", kind="cost", higher_is_better=False,

@@ -13,7 +13,7 @@ scorer scores whole jobs, so a job redone for one metric gets fresh records of t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Mapping
+from typing import Callable, Mapping, Sequence
 
 from motionbench.bench.manifest import Sample
 from motionbench.errors import MotionBenchError
@@ -33,22 +33,22 @@ class ScoreSummary:
     problems: list[str] = field(default_factory=list)  # what could not be scored, and why
 
 
-def scored_keys(store: RunStore) -> set[tuple[str, str, str]]:
-    """(job, metric, backend) whose latest score (per variant) is ``ok`` or ``skipped``."""
+def scored_keys(store: RunStore) -> set[tuple[str, str, str, str]]:
+    """(job, metric, variant, backend) whose latest score is ``ok`` or ``skipped`` (errors are retried)."""
     latest: dict[tuple[str, str, str, str], ScoreRecord] = {}
     for r in store.score_records():
         latest[(r.job, r.metric, r.variant, r.backend)] = r
-    return {(job, metric, backend) for (job, metric, _v, backend), r in latest.items() if r.status != "error"}
+    return {key for key, r in latest.items() if r.status != "error"}
 
 
-def jobs_to_score(store: RunStore, backends: Mapping[str, str]) -> tuple[list[GenerationRecord], int]:
-    """Finished generations missing a score of some metric from its current backend."""
+def jobs_to_score(store: RunStore, outputs: Sequence[tuple[str, str, str]]) -> tuple[list[GenerationRecord], int]:
+    """Finished generations missing some (metric, variant) value from its current backend."""
     done = scored_keys(store)
     todo, already = [], 0
     for rec in store.latest_generations().values():
         if rec.status != "ok":
             continue
-        if all((rec.job, metric, backend) in done for metric, backend in backends.items()):
+        if all((rec.job, metric, variant, backend) in done for metric, variant, backend in outputs):
             already += 1
         else:
             todo.append(rec)
@@ -68,7 +68,7 @@ def score_run(store: RunStore, samples: Mapping[str, Sample], scorer: Scorer, *,
         on_sample: called with (sample id, number of videos) after each sample is scored.
     """
     summary = ScoreSummary()
-    todo, summary.jobs_already_scored = jobs_to_score(store, scorer.backends())
+    todo, summary.jobs_already_scored = jobs_to_score(store, scorer.outputs())
     if on_start is not None:
         on_start(len(todo))
     by_sample: dict[str, list[GenerationRecord]] = {}
