@@ -78,10 +78,15 @@ def _order_categories(categories: Iterable[str]) -> list[str]:
     return known + sorted(set(categories) - set(known))
 
 
+# The published form first, then the paper's two-sided one, then MotionBench's own.
+VARIANT_ORDER = ("dmt", "symmetric", "matched")
+
+
 def _order_columns(ids: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
-    def key(mv: tuple[str, str]) -> tuple[int, str, str]:
+    def key(mv: tuple[str, str]) -> tuple[int, str, int, str]:
         m, v = mv
-        return (METRIC_ORDER.index(m) if m in METRIC_ORDER else len(METRIC_ORDER), m, v)
+        rank = VARIANT_ORDER.index(v) if v in VARIANT_ORDER else len(VARIANT_ORDER)
+        return (METRIC_ORDER.index(m) if m in METRIC_ORDER else len(METRIC_ORDER), m, rank, v)
     return sorted(set(ids), key=key)
 
 

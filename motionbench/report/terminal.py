@@ -39,7 +39,21 @@ def _all_skipped(lb: Leaderboard, col: Column) -> bool:
     return all(row.cells[col.id].value is None for group in lb.groups for row in lb.rows_in(group))
 
 
+# Written to a file or a pipe there is no screen to fit; 80 columns would only squeeze the cells.
+PIPE_WIDTH = 110
+
+
+def _print_at(console: Console, table: Table, width: int) -> None:
+    saved = console.width
+    console.width = width
+    try:
+        console.print(table)
+    finally:
+        console.width = saved
+
+
 def print_table(lb: Leaderboard, console: Console) -> None:
+    width = console.width if console.is_terminal else max(console.width, PIPE_WIDTH)
     columns = [c for c in lb.columns if not _all_skipped(lb, c)]
     hidden = [c for c in lb.columns if c not in columns]
     anchors = False
@@ -71,7 +85,7 @@ def print_table(lb: Leaderboard, console: Console) -> None:
                 label = f"{row.label}*"
             style = "italic dim" if row.kind == "reported" else ("dim" if row.kind == "anchor" else "")
             table.add_row(Text(label, style=style), row_n(row), *cells)
-        console.print(table)
+        _print_at(console, table, width)
     if anchors:
         console.print(Text("* anchor method (no weights; fixes the scale of each metric)", style="dim"))
     if hidden:
