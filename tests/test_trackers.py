@@ -177,4 +177,9 @@ def test_cotracker3_checkpoint_file_loads_through_the_scorer(tmp_path):
     assert backend.startswith("cotracker3_offline:sha256=") and backend.endswith("grid=4")
     ref = Clip(camera_clip("line", frames=6, size=64)[0], 8.0)
     out = scorer.score_sample(ref, [ScoringItem("j", ref, "p")])
-    assert all(v.status == "ok" and np.isfinite(v.value) for v in out["j"])
+    values = {v.variant: v for v in out["j"]}
+    assert all(values[v].status == "ok" and np.isfinite(values[v].value) for v in ("dmt", "symmetric")), values
+    # Random weights give random visibility; when the reference has no visible step, matched says so.
+    matched = values["matched"]
+    assert (matched.status == "ok" and np.isfinite(matched.value)) or (
+        matched.status == "error" and "no reliable reference motion" in matched.reason), matched

@@ -163,8 +163,12 @@ class MotionBenchScorer:
         values = []
         for v in self.variants:
             score = motion_fidelity(gen_tracks, ref_tracks, v)
-            if not np.isfinite(score):  # cannot happen by construction; never let NaN through silently
-                values.append(self._value("motion_fidelity", v, "error", None, "score is not finite"))
+            if not np.isfinite(score):  # never let NaN through silently
+                reason = ("the tracker marked every reference point invisible at every step, so there is no "
+                          "reliable reference motion to compare with" if v == "matched" and not
+                          (ref_tracks.visibility[:, :-1] & ref_tracks.visibility[:, 1:]).any()
+                          else "score is not finite")
+                values.append(self._value("motion_fidelity", v, "error", None, reason))
             else:
                 values.append(self._value("motion_fidelity", v, "ok", score, None))
         return values
