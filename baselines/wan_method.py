@@ -23,6 +23,7 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
+from motionbench.backbones.session import BackboneSession
 from motionbench.errors import ConfigError
 from motionbench.methods.base import GenerationRequest, Method, Reference
 
@@ -81,26 +82,16 @@ class WanMethod(Method):
 
     def __init__(self, config: Any, device: str = "cpu") -> None:
         super().__init__(config, device)
-        self._backbone = None
-        self._prompt_cache: dict[str, Any] = {}
+        self._session = BackboneSession(config.model, device=device, dtype=config.dtype,
+                                        gradient_checkpointing=config.gradient_checkpointing)
 
     def backbone(self):
         """The :class:`~motionbench.backbones.WanBackbone`, loaded on first use."""
-        if self._backbone is None:
-            from motionbench.backbones import load_backbone
-
-            checkpointing = {"auto": None, "on": True, "off": False}[self.config.gradient_checkpointing]
-            self._backbone = load_backbone(self.config.model, device=self.device, dtype=self.config.dtype,
-                                           gradient_checkpointing=checkpointing, seed=0)
-        return self._backbone
+        return self._session.backbone()
 
     def embed(self, prompt: str):
         """Prompt embeddings ``[1, L, D]``, cached (a sample's prompts repeat across seeds)."""
-        if prompt not in self._prompt_cache:
-            if len(self._prompt_cache) >= 64:
-                self._prompt_cache.clear()
-            self._prompt_cache[prompt] = self.backbone().encode_prompts([prompt])
-        return self._prompt_cache[prompt]
+        return self._session.embed(prompt)
 
     def state_key(self) -> str:
         """Every option except the sampling-only ones (changing those never refits)."""
@@ -141,8 +132,7 @@ class WanMethod(Method):
         return conform(b.decode(latents), request)
 
     def close(self) -> None:
-        self._backbone = None
-        self._prompt_cache.clear()
+        self._session.close()
 
 
 def conform(frames: np.ndarray, request: GenerationRequest) -> np.ndarray:

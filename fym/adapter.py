@@ -46,6 +46,7 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
+from motionbench.backbones.session import BackboneSession
 from motionbench.errors import ConfigError, MotionBenchError
 from motionbench.methods.base import GenerationRequest, Method, Reference
 
@@ -169,26 +170,16 @@ class FollowYourMotion(Method):
 
     def __init__(self, config: FYMConfig, device: str = "cpu") -> None:
         super().__init__(config, device)
-        self._backbone = None
+        self._session = BackboneSession(config.model, device=device, dtype=config.dtype,
+                                        gradient_checkpointing=config.gradient_checkpointing)
         self._active: FYMState | None = None  # the state whose LoRAs are installed
-        self._prompt_cache: dict[str, Any] = {}
 
     # -- plumbing -----------------------------------------------------------------------------
     def backbone(self):
-        if self._backbone is None:
-            from motionbench.backbones import load_backbone
-
-            gc = {"auto": None, "on": True, "off": False}[self.config.gradient_checkpointing]
-            self._backbone = load_backbone(self.config.model, device=self.device, dtype=self.config.dtype,
-                                           gradient_checkpointing=gc, seed=0)
-        return self._backbone
+        return self._session.backbone()
 
     def _embed(self, prompt: str):
-        if prompt not in self._prompt_cache:
-            if len(self._prompt_cache) > 64:
-                self._prompt_cache.clear()
-            self._prompt_cache[prompt] = self.backbone().encode_prompts([prompt])
-        return self._prompt_cache[prompt]
+        return self._session.embed(prompt)
 
     def state_key(self) -> str:
         cfg = self.config
@@ -377,6 +368,5 @@ class FollowYourMotion(Method):
         return resize_frames(frames, height, width)
 
     def close(self) -> None:
-        self._backbone = None
+        self._session.close()
         self._active = None
-        self._prompt_cache.clear()

@@ -8,6 +8,10 @@ Loading (:mod:`.wan`)
     (each frame as a 1-frame video), ``encode_prompts(prompts)``, ``decode(latents)`` -> uint8
     frames, and geometry helpers (``latent_shape``, ``num_blocks``, ``num_heads``, ``head_dim``).
 
+Methods (:mod:`.session`)
+    ``BackboneSession(model, device=, dtype=, gradient_checkpointing=)``: a method's backbone, loaded
+    on first use, with a bounded prompt-embedding cache (FYM and the baselines hold one each).
+
 Frames (:mod:`.frames`)
     ``vae_frame_count(n, "floor"|"ceil")`` (the 4k+1 policy), ``latent_frame_count``,
     ``resize_frames(frames, h, w)`` (cover + centre-crop), ``round_size``.
@@ -54,9 +58,10 @@ from motionbench.backbones.frames import latent_frame_count, resize_frames, roun
 from motionbench.backbones.rope import FramePositionRope, frame_positions, install_frame_position_rope
 from motionbench.backbones.sampling import generate_video, initial_noise, make_scheduler, sample_latents
 from motionbench.backbones.wan import SPECS, WAN_1_3B_HUB_ID, WanBackbone, load_backbone
+from motionbench.backbones.session import BackboneSession
 
 __all__ = [
-    "FramePositionRope", "QKProbeProcessor", "SPECS", "TrainBatch", "TrainStats", "WAN_1_3B_HUB_ID", "WanBackbone",
+    "BackboneSession", "FramePositionRope", "QKProbeProcessor", "SPECS", "TrainBatch", "TrainStats", "WAN_1_3B_HUB_ID", "WanBackbone",
     "add_noise", "flow_matching_mse", "frame_positions", "generate_video", "initial_noise",
     "install_frame_position_rope", "latent_frame_count", "load_backbone", "loss_weights", "make_scheduler",
     "predict_velocity", "probe_self_attention", "resize_frames", "round_size", "sample_latents", "sample_sigmas",
