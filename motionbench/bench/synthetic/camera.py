@@ -79,7 +79,8 @@ def camera_matrices(path: str, rng: np.random.Generator, t: np.ndarray, size: tu
     sign = rng.choice([-1.0, 1.0])
     mats = []
     if path in ("pan", "tilt", "pan_zoom"):
-        a = rng.uniform(-np.pi / 9, np.pi / 9) + (np.pi / 2 if path == "tilt" else 0.0) + (np.pi if sign < 0 else 0.0)
+        # Within 5 degrees of the axis: a pan is sideways and a tilt up-down, two distinct motions.
+        a = rng.uniform(-np.pi / 36, np.pi / 36) + (np.pi / 2 if path == "tilt" else 0.0) + (np.pi if sign < 0 else 0.0)
         direction = np.array([np.cos(a), np.sin(a)])
     if path == "orbit":
         tilt = rng.uniform(np.radians(20), np.radians(30))
