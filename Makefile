@@ -35,6 +35,7 @@ test-tools:
 
 run: install
 	HF_HUB_OFFLINE=1 $(BIN)/motionbench run $(METHODS) --out $(RUN_DIR)
+	@test -f $(RUN_DIR)/metaeval.json || $(BIN)/motionbench metaeval --tracker gt --tracker lk --out $(RUN_DIR)/metaeval.json
 	$(BIN)/motionbench report $(RUN_DIR) --html $(RUN_DIR)/report.html
 
 test: install test-tools

@@ -29,6 +29,9 @@ def report_command(
     n_boot: int = typer.Option(2000, "--n-boot", help="Bootstrap replicates."),
     video_width: int = typer.Option(192, "--video-width", help="HTML: width of the embedded video copies (px)."),
     results_dir: Path = typer.Option(Path("results"), "--results-dir", help="Where run names are looked up."),
+    metric_card: Optional[Path] = typer.Option(
+        None, "--metric-card",
+        help="HTML: add the metric card from `motionbench metaeval --out FILE` (default: <first run>/metaeval.json if present)."),
 ) -> None:
     """Leaderboards with bootstrap intervals, sample counts, costs, conventions and backends."""
     from motionbench.report import build
@@ -69,10 +72,18 @@ def report_command(
         # The HTML report always shows categories: its charts compare methods per category.
         lb = build(runs, by="category", metrics=metric or None, allow_mixed=allow_mixed, with_reported=with_reported,
                    rank_reported=rank_reported, seed=seed, n_boot=n_boot, results_dir=results_dir)
+    card = None
+    if html_targets:
+        from motionbench.report.card import CARD_FILE, load_metric_card
+        from motionbench.report.store import resolve_run
+
+        default_card = resolve_run(runs[0], results_dir) / CARD_FILE
+        if metric_card is not None or default_card.exists():
+            card = load_metric_card(metric_card or default_card)
     for target in html_targets:
         from motionbench.report.html import write_html_report
 
-        stats = write_html_report(lb, target, video_width=video_width)
+        stats = write_html_report(lb, target, video_width=video_width, metric_card=card)
         err_console.print(f"HTML report: {target} ({stats.size_bytes / 2**20:.2f} MiB, {stats.videos} videos, "
                           f"{stats.missing_videos} missing)", highlight=False, soft_wrap=True)
 

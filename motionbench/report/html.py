@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from motionbench.errors import MotionBenchError, VideoError
+from motionbench.report.card import render_metric_card
 from motionbench.report.charts import fidelity_vs_tuning_svg, metric_chart_svg
 from motionbench.report.model import Leaderboard
 from motionbench.report.render import cell_text, header, row_label, row_n
@@ -196,8 +197,9 @@ def _samples(lb: Leaderboard, videos: _Videos) -> str:
     return "\n".join(parts) if parts else '<p class="meta">No generations in these runs.</p>'
 
 
-def render_html(lb: Leaderboard, *, video_width: int = 192, crf: int = 30) -> tuple[str, _Videos]:
-    """The report as one HTML string, and what went into it."""
+def render_html(lb: Leaderboard, *, video_width: int = 192, crf: int = 30,
+                metric_card: dict | None = None) -> tuple[str, _Videos]:
+    """The report as one HTML string, and what went into it (``metric_card``: see :mod:`.card`)."""
     if video_width < 32 or video_width % 2:
         raise MotionBenchError(f"video_width={video_width}: use an even width of at least 32 pixels")
     videos = _Videos(video_width, crf)
@@ -205,9 +207,12 @@ def render_html(lb: Leaderboard, *, video_width: int = 192, crf: int = 30) -> tu
     generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     body = [
         f"<h1>MotionBench report</h1><div class=\"meta\">runs: {runs} · generated {generated}</div>",
-        '<nav><a href="#leaderboards">Leaderboards</a><a href="#charts">Charts</a><a href="#samples">Samples</a></nav>',
+        '<nav><a href="#leaderboards">Leaderboards</a><a href="#charts">Charts</a>'
+        + ('<a href="#metric-card">Metric card</a>' if metric_card else "") + '<a href="#samples">Samples</a></nav>',
         '<h2 id="leaderboards">Leaderboards</h2>', _leaderboards(lb),
         '<h2 id="charts">Charts</h2>', _charts(lb),
+        *(['<h2 id="metric-card">Metric card: motion fidelity validity</h2>', render_metric_card(metric_card)]
+          if metric_card else []),
         '<h2 id="samples">Samples</h2>',
         '<p class="meta">Each row: one prompt (lowest seed); the reference on the left, every method beside it. '
         'Captions under a video are its own scores.</p>',
@@ -220,10 +225,11 @@ def render_html(lb: Leaderboard, *, video_width: int = 192, crf: int = 30) -> tu
     return doc, videos
 
 
-def write_html_report(lb: Leaderboard, path: Path | str, *, video_width: int = 192, crf: int = 30) -> HtmlStats:
+def write_html_report(lb: Leaderboard, path: Path | str, *, video_width: int = 192, crf: int = 30,
+                      metric_card: dict | None = None) -> HtmlStats:
     """Write the report atomically and say how large it is and how many videos it holds."""
     path = Path(path)
-    doc, videos = render_html(lb, video_width=video_width, crf=crf)
+    doc, videos = render_html(lb, video_width=video_width, crf=crf, metric_card=metric_card)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")
     try:
