@@ -122,7 +122,7 @@ class MotionFidelity(Metric):
         f"Displacements under {STATIC_EPS:g} px have a zero unit vector (no NaN). Grid seeded on frame 0, "
         "inside the sample's box when given (both videos, box scaled to each). Different lengths: both "
         "resampled in time to the shorter; different sizes: generated coordinates scaled to the "
-        "reference's pixels. Visibility ignored."
+        "reference's pixels. Visibility: ignored by dmt and symmetric; matched uses the reference's."
     )
     variants: ClassVar[tuple[str, ...]] = VARIANTS
 
