@@ -9,26 +9,7 @@ from pathlib import Path
 
 import pytest
 
-MANIFEST = """\
-schema_version: 1
-name: tiny
-version: "1"
-categories:
-  single_object: {description: One object.}
-samples:
-  - id: curve
-    category: single_object
-    source: {synthetic: {generator: single_object, seed: 21, params: {path: curve}}}
-    frames: {start: 0, count: 9}
-    size: [48, 48]
-    prompts: ["a ball"]
-  - id: bounce
-    category: single_object
-    source: {synthetic: {generator: single_object, seed: 24, params: {path: bounce}}}
-    frames: {start: 0, count: 9}
-    size: [48, 48]
-    prompts: ["a ball"]
-"""
+MANIFEST = (Path(__file__).parent / "fixtures" / "tiny_synthetic_manifest.yaml").read_text()
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:

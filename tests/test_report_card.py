@@ -15,24 +15,7 @@ from motionbench.errors import MotionBenchError
 from motionbench.report.card import load_metric_card, render_metric_card
 
 REPO = Path(__file__).resolve().parents[1]
-MANIFEST = """\
-schema_version: 1
-categories:
-  single_object: {description: One object.}
-samples:
-  - id: curve
-    category: single_object
-    source: {synthetic: {generator: single_object, seed: 21, params: {path: curve}}}
-    frames: {start: 0, count: 9}
-    size: [48, 48]
-    prompts: ["a ball"]
-  - id: bounce
-    category: single_object
-    source: {synthetic: {generator: single_object, seed: 24, params: {path: bounce}}}
-    frames: {start: 0, count: 9}
-    size: [48, 48]
-    prompts: ["a ball"]
-"""
+MANIFEST = (REPO / "tests" / "fixtures" / "tiny_synthetic_manifest.yaml").read_text()
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
