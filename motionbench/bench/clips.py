@@ -64,7 +64,7 @@ def render_synthetic(sample: Sample, appearance: int = 0) -> LoadedSample:
     return LoadedSample(sample, clip, gt)
 
 
-def load_sample(sample: Sample, *, cache_dir: Path | None = None) -> LoadedSample:
+def load_sample(sample: Sample) -> LoadedSample:
     """Frames of a sample's reference clip (and ground truth when known).
 
     Raises:

@@ -51,7 +51,8 @@ def add_sample(manifest_path: Path, video: Path, *, category: str, prompts: Sequ
         yaml.dump(doc, fh)
     _, problems = parse_manifest(tmp)
     # Problems in the new entry are the user's to fix now; the rest of the file was as it is.
-    mine = [p for p in problems if sample_id in p.where or f"samples[{len(doc['samples']) - 1}]" in p.where]
+    where = (f"sample {sample_id!r}", f"samples[{len(doc['samples']) - 1}]")
+    mine = [p for p in problems if p.where.startswith(where)]
     if mine:
         tmp.unlink()
         raise ManifestError(f"{manifest_path}: not adding {sample_id!r}: " + "; ".join(str(p) for p in mine))

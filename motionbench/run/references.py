@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 from motionbench.bench.clips import load_sample
 from motionbench.bench.manifest import Sample
@@ -11,14 +10,14 @@ from motionbench.metrics.api import GroundTruthTracks
 from motionbench.video import Clip
 
 
-def load_reference_clip(sample: Sample, cache_dir: Path | None = None) -> tuple[Clip, GroundTruthTracks | None]:
+def load_reference_clip(sample: Sample) -> tuple[Clip, GroundTruthTracks | None]:
     """The sample's clip (frame window, fps and size applied) and its ground-truth tracks if known.
 
     Raises:
         VideoError: the sample's video is missing or cannot be decoded.
         ManifestError: a URL source is not downloaded, or a synthetic source is invalid.
     """
-    loaded = load_sample(sample, cache_dir=cache_dir)
+    loaded = load_sample(sample)
     return loaded.clip, loaded.ground_truth
 
 
