@@ -4,16 +4,16 @@ Every baseline runs through the MotionBench adapter interface on the video-DiT t
 (:mod:`motionbench.backbones`), with the same reference preprocessing, sampler and output policy,
 so differences on the leaderboard come from the algorithms:
 
-``two-stage-lora`` (:mod:`baselines.two_stage_lora`)
+``two-stage-lora`` (:mod:`motionbench_baselines.two_stage_lora`)
     LoRA on all attention heads: a spatial stage on single frames, then a temporal stage on the
     clip with plain flow-matching MSE (FYM's "all components off" row).
-``motiondirector`` (:mod:`baselines.motiondirector`)
+``motiondirector`` (:mod:`motionbench_baselines.motiondirector`)
     Dual-path LoRA with the appearance-debiased temporal loss; only the temporal path is used when
     sampling.
-``ditflow`` (:mod:`baselines.ditflow`)
-    Training-free: Attention Motion Flow (:mod:`baselines.attention_flow`) from the reference
+``ditflow`` (:mod:`motionbench_baselines.ditflow`)
+    Training-free: Attention Motion Flow (:mod:`motionbench_baselines.attention_flow`) from the reference
     guides the latent during the early denoising steps.
 
-Shared plumbing: :mod:`baselines.wan_method` (options, backbone, reference and output geometry)
-and :mod:`baselines.lora_state` (fitted LoRA weights: in memory, on disk, installed).
+Shared plumbing (options, the size policy, sampling, fitted LoRA state) is the harness's Wan
+method toolkit, :mod:`motionbench.methods.wan`, which Follow-Your-Motion uses too.
 """

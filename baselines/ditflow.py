@@ -5,20 +5,25 @@ Algorithm (Pondaven et al., CVPR 2025), on Wan2.1:
 * ``fit`` (per reference, seconds): encode the reference, run the DiT once on its clean latent
   (``reference_timestep`` 0) with the empty prompt (``train_prompt`` ""), read block ``block``'s
   self-attention queries and keys through the toolkit's probe, and keep their Attention Motion
-  Flow (:mod:`baselines.attention_flow`; hard argmax, temperature 2, every ordered frame pair).
+  Flow (:mod:`motionbench_baselines.attention_flow`; hard argmax, temperature 2, every ordered frame pair).
   That AMF (plus its token grid) is the state, saved as safetensors.
 * ``generate``: sample from seeded noise; before each of the first ``guidance_steps`` denoising
   steps, optimise the latent itself with Adam for ``optimization_steps`` steps so that the AMF of
   the current noisy latent (conditional prompt, current timestep, soft argmax) matches the
   reference's, with a learning rate going linearly from ``lr_start`` to ``lr_end``; then continue
   sampling normally (CFG, flow shift). Only blocks up to ``block`` run in the guidance passes.
+  A guided step steps from the optimised latent: the sampler skips UniPC's corrector there (it
+  would rebuild the latent from the previous step and throw the edit away; see
+  :func:`motionbench.backbones.sample_latents`), as DiTFlow's released code steps its corrector-free
+  DDIM / DPM-Solver from the optimised latent.
 
 Adaptation to Wan2.1. DiTFlow was built on CogVideoX, whose attention mixes text and video tokens;
 Wan's self-attention holds video tokens only (text enters by cross-attention), so no text tokens
 are dropped. Tokens are 2x2 latent patches, frame-major. DiTFlow's released code can also inject
 the reference's keys and values into some blocks during the guided steps (``injection_blocks``,
-block 0 in its config); this baseline does not (latent optimisation only). The AMF ties the state to the reference's token grid, so ``generate``
-samples at the fitted size (``train_height`` x ``train_width``) and resizes to the request. In
+block 0 in its config); this baseline does not (latent optimisation only). The AMF ties the state
+to the reference's token grid; like every Wan-based method, ``ditflow`` fits and samples at the
+shared working size (:mod:`motionbench.methods.wan`) and maps the video back to the request. In
 time, latent frame ``t`` of the video is matched to latent frame ``t`` of the reference (the same
 timing): a video shorter than the reference is guided by the pairs among its frames, and the frames
 of a longer one beyond the reference (e.g. a 33-frame sample for a 32-frame clip fitted on its first
@@ -42,8 +47,8 @@ import numpy as np
 
 from motionbench.errors import ConfigError, MotionBenchError
 from motionbench.methods.base import GenerationRequest, Reference
-
-from baselines.wan_method import SAMPLING_OPTIONS, WanMethod, WanOptions
+from motionbench.methods.config import option
+from motionbench.methods.wan import SAMPLING_OPTIONS, TOY_SAMPLING, WanMethod, WanOptions
 
 STATE_FORMAT = "ditflow-state/1"
 GUIDANCE_OPTIONS = frozenset({"guidance_steps", "optimization_steps", "lr_start", "lr_end", "ignore_static"})
@@ -51,20 +56,21 @@ GUIDANCE_OPTIONS = frozenset({"guidance_steps", "optimization_steps", "lr_start"
 
 @dataclass
 class DiTFlowConfig(WanOptions):
-    """Options of ``ditflow`` (``--method-opt key=value``)."""
+    """Options of ``ditflow`` (``--method-opt key=value``); shared ones in :mod:`motionbench.methods.wan`."""
 
-    train_prompt: str = ""  # the reference is seen with the empty prompt (DiTFlow's source prompt)
-    block: int = 15  # guidance block (uncertain for Wan; see module docstring)
-    frame_pairs: Literal["all", "adjacent"] = "all"
-    motion_temperature: float = 2.0
-    reference_argmax: bool = True
-    reference_timestep: float = 0.0  # 0..1000; 0: the clean reference latent
+    train_prompt: str = option("", "released code", "DiTFlow sees the reference with its source prompt; none here")
+    block: int = option(15, "MotionBench choice", "uncertain for Wan; see module docstring")
+    frame_pairs: Literal["all", "adjacent"] = option("all", "released code", "DiTFlow: every ordered frame pair")
+    motion_temperature: float = option(2.0, "released code", "DiTFlow motion_temp")
+    reference_argmax: bool = option(True, "released code", "DiTFlow argmax_motion_flow")
+    reference_timestep: float = option(0.0, "released code", "DiTFlow: the clean reference latent, timestep 0")
     # guidance (sampling only: never changes the fitted AMF)
-    guidance_steps: int = 10  # the first N denoising steps are guided
-    optimization_steps: int = 5
-    lr_start: float = 0.002
-    lr_end: float = 0.001
-    ignore_static: bool = True
+    sample_steps: int = option(50, "released code", "DiTFlow: 50 denoising steps")
+    guidance_steps: int = option(10, "released code", "DiTFlow: the first 10 of 50 steps are guided")
+    optimization_steps: int = option(5, "released code", "DiTFlow optimization_steps")
+    lr_start: float = option(0.002, "released code", "DiTFlow lr range")
+    lr_end: float = option(0.001, "released code", "DiTFlow lr range")
+    ignore_static: bool = option(True, "released code", "DiTFlow threshloss")
 
     def validate(self) -> None:
         self.check("ditflow", positive=("motion_temperature",),
@@ -189,7 +195,7 @@ def reference_flow(backbone: Any, latents: Any, prompt_embeds: Any, cfg: DiTFlow
     """The reference's AMF ``[pairs, hw, 2]`` and its pairs (no gradients)."""
     import torch
 
-    from baselines.attention_flow import attention_motion_flow, frame_pairs
+    from motionbench_baselines.attention_flow import attention_motion_flow, frame_pairs
 
     grid = token_grid(backbone, latents)
     pairs = frame_pairs(grid[0], cfg.frame_pairs)
@@ -235,7 +241,7 @@ class AMFGuidance:
         self.losses: list[list[float]] = []
 
     def _loss(self, qk: BlockQK, latents: Any, timestep: Any) -> Any:
-        from baselines.attention_flow import amf_loss, attention_motion_flow
+        from motionbench_baselines.attention_flow import amf_loss, attention_motion_flow
 
         q, k = qk(latents, timestep, self.embeds)
         flow = attention_motion_flow(q, k, self.grid, self.pairs, temperature=self.cfg.motion_temperature)
@@ -275,17 +281,19 @@ class DiTFlow(WanMethod):
     """Training-free AMF guidance (see module docstring)."""
 
     name = "ditflow"
-    summary = "DiTFlow: training-free Attention Motion Flow guidance of the latent in early denoising steps (Wan2.1)"
     Config = DiTFlowConfig
     fits = True  # fit extracts the reference AMF (a DiT forward); worth caching
     fit_format = STATE_FORMAT
     sampling_options: ClassVar[frozenset[str]] = SAMPLING_OPTIONS | GUIDANCE_OPTIONS
-    presets: ClassVar[dict[str, dict[str, Any]]] = {
-        "tiny": dict(model="tiny", train_frames=17, train_height=64, train_width=64, block=1, sample_steps=4,
-                     guidance=3.0, guidance_steps=2, optimization_steps=2, lr_start=0.02, lr_end=0.01),
-        "paper": dict(block=15, frame_pairs="all", motion_temperature=2.0, reference_argmax=True, guidance_steps=10,
-                      optimization_steps=5, lr_start=0.002, lr_end=0.001, sample_steps=50, train_frames=81,
-                      train_height=480, train_width=832),
+    presets: ClassVar[dict[str, DiTFlowConfig]] = {
+        "tiny": DiTFlowConfig(model="tiny", train_frames=17, pixels=64 * 64, block=1, sample_steps=4, guidance=3.0,
+                              guidance_steps=2, optimization_steps=2, lr_start=0.02, lr_end=0.01),
+        # The toy model's middle block (3 of 6), guidance over the first 8 of 20 steps.
+        "toy": DiTFlowConfig(**TOY_SAMPLING, block=3, guidance_steps=8, optimization_steps=5, lr_start=0.02,
+                             lr_end=0.01),
+        "paper": DiTFlowConfig(block=15, frame_pairs="all", motion_temperature=2.0, reference_argmax=True,
+                               guidance_steps=10, optimization_steps=5, lr_start=0.002, lr_end=0.001, sample_steps=50,
+                               train_frames=81, pixels=480 * 832),
     }
 
     def fit(self, reference: Reference, workdir: Path) -> AMFState:
@@ -293,7 +301,7 @@ class DiTFlow(WanMethod):
         b = self.backbone()
         frames = self.reference_frames(reference)
         latents = b.encode_video(frames)
-        flow, pairs = reference_flow(b, latents, self.embed(cfg.train_prompt), cfg)
+        flow, pairs = reference_flow(b, latents, self.embed(self.training_prompt(reference)), cfg)
         grid = token_grid(b, latents)
         moving = float((flow.norm(dim=-1) > 0).float().mean())
         info = {"reference": reference.key, "state_key": self.state_key(), "block": cfg.block,
@@ -311,15 +319,20 @@ class DiTFlow(WanMethod):
         """The guidance hook for ``prompt`` towards ``state``'s AMF, for a ``num_frames`` video."""
         from motionbench.backbones import latent_frame_count
 
-        latent_frames = latent_frame_count(num_frames) if num_frames else None
-        return AMFGuidance(self.backbone(), state, self.embed(prompt), self.config, latent_frames=latent_frames)
+        b = self.backbone()
+        latent_frames = latent_frame_count(num_frames, b.temporal_factor) if num_frames else None
+        return AMFGuidance(b, state, self.embed(prompt), self.config, latent_frames=latent_frames)
 
     def generate(self, state: AMFState | None, reference: Reference, request: GenerationRequest) -> np.ndarray:
+        from motionbench.backbones import vae_frame_count
+
         if not isinstance(state, AMFState):
             raise MotionBenchError(f"ditflow.generate needs the state returned by fit (or load_state), "
                                    f"got {type(state).__name__}")
-        num_frames, _, _ = self.sampling_geometry(request)
-        hook = self.guidance(state, request.prompt, num_frames)
-        # The AMF is tied to the reference's token grid: sample at its size, then resize to the request.
-        return self.sample(request, num_frames=num_frames, height=state.height, width=state.width,
-                           latent_guidance=hook)
+        # The AMF is tied to the reference's token grid, i.e. to the working size it was fitted at.
+        if (state.height, state.width) != self.working_size(reference):
+            raise MotionBenchError(f"ditflow: the state was fitted at {state.height}x{state.width}, this reference "
+                                   f"works at {'x'.join(map(str, self.working_size(reference)))}; refit it")
+        hook = self.guidance(state, request.prompt,
+                             vae_frame_count(request.num_frames, "ceil", self.backbone().temporal_factor))
+        return self.sample(reference, request, latent_guidance=hook)

@@ -35,9 +35,10 @@ Not reproduced: LoRA dropout 0.1 and the optional inversion-noise prior at sampl
 
 Presets: ``tiny`` (CPU seconds); ``paper`` (the defaults): the published single-video recipe
 (rank 32, lr 5e-4, AdamW weight decay 1e-2, 150 steps) on the same reference geometry as FYM's
-paper preset (81 frames at 480x832; MotionDirector itself used 16 frames at 384x384 on ZeroScope).
-FYM reports 3008 s of MotionDirector tuning on Wan2.1 but not the steps, frames or resolution
-behind it, so whether ``paper`` matches that run is unknown.
+paper preset (81 frames at 480x832 pixels; MotionDirector itself used 16 frames at 384x384 on
+ZeroScope), sampled with diffusers' Wan pipeline defaults (50 steps, CFG 5). FYM reports 3008 s of
+MotionDirector tuning on Wan2.1 but not the steps, frames or resolution behind it, so whether
+``paper`` matches that run is unknown.
 """
 
 from __future__ import annotations
@@ -47,25 +48,37 @@ from pathlib import Path
 from typing import Any, Callable, ClassVar
 
 from motionbench.methods.base import Reference
+from motionbench.methods.config import option
+from motionbench.methods.wan import (
+    TOY_LORA,
+    SPATIAL,
+    TEMPORAL,
+    LoRAMethod,
+    LoRAOptions,
+    LoRAState,
+    all_heads,
+    random_index,
+    several_adapters,
+    stats_info,
+    train_settings,
+)
 
-from baselines.lora_method import (SPATIAL, TEMPORAL, LoRAMethod, LoRAOptions, all_heads, random_index, stats_info,
-                                   train_settings)
-from baselines.lora_state import LoRAState, several_adapters
+_MD = "MotionDirector's single-video config"
 
 
 @dataclass
 class MotionDirectorConfig(LoRAOptions):
-    """Options of ``motiondirector`` (``--method-opt key=value``)."""
+    """Options of ``motiondirector`` (``--method-opt key=value``); shared ones in :mod:`motionbench.methods.wan`."""
 
-    rank: int = 32
-    lora_alpha: float = 32.0  # alpha = rank: the original LoRA layers have scale 1
-    lr: float = 5e-4
-    steps: int = 150  # joint steps; each updates the spatial and the temporal path once
-    weight_decay: float = 1e-2
-    mse_weight: float = 1.0  # plain MSE term of the temporal path's loss
-    debias_weight: float = 1.0  # appearance-debiased term of the temporal path's loss
-    spatial_scale: float = 0.0  # published inference: temporal path only
-    temporal_scale: float = 1.0
+    rank: int = option(32, "released code", _MD)
+    lora_alpha: float = option(32.0, "MotionBench choice", "alpha = rank: the original LoRA layers have scale 1")
+    lr: float = option(5e-4, "released code", _MD)
+    steps: int = option(150, "released code", f"{_MD}; joint steps, each updates both paths once")
+    weight_decay: float = option(1e-2, "released code", f"{_MD} (AdamW)")
+    mse_weight: float = option(1.0, "released code", "plain MSE term of the temporal path's loss")
+    debias_weight: float = option(1.0, "released code", "appearance-debiased term of the temporal path's loss")
+    spatial_scale: float = option(0.0, "released code", "MotionDirector's inference: temporal path only")
+    temporal_scale: float = option(1.0, "released code", "MotionDirector's inference")
 
     def validate(self) -> None:
         self.check_lora("motiondirector", positive=("steps",),
@@ -164,14 +177,14 @@ class MotionDirector(LoRAMethod):
     """Dual-path LoRA with the appearance-debiased temporal loss (see module docstring)."""
 
     name = "motiondirector"
-    summary = "MotionDirector: dual-path (spatial/temporal) LoRA with appearance-debiased temporal loss, on Wan2.1"
     Config = MotionDirectorConfig
     fit_format = "motiondirector-state/1"
-    presets: ClassVar[dict[str, dict[str, Any]]] = {
-        "tiny": dict(model="tiny", train_frames=17, train_height=32, train_width=32, rank=4, lora_alpha=4.0, lr=3e-3,
-                     steps=4, sample_steps=4, guidance=3.0, sample_height=32, sample_width=32),
-        "paper": dict(rank=32, lora_alpha=32.0, lr=5e-4, steps=150, weight_decay=1e-2, train_frames=81,
-                      train_height=480, train_width=832, spatial_scale=0.0),
+    presets: ClassVar[dict[str, MotionDirectorConfig]] = {
+        "tiny": MotionDirectorConfig(model="tiny", train_frames=17, pixels=64 * 64, rank=4, lora_alpha=4.0, lr=3e-3,
+                                     steps=4, sample_steps=4, guidance=3.0),
+        "toy": MotionDirectorConfig(**TOY_LORA, steps=150, weight_decay=0.0, spatial_scale=0.0),
+        "paper": MotionDirectorConfig(rank=32, lora_alpha=32.0, lr=5e-4, steps=150, weight_decay=1e-2,
+                                      train_frames=81, pixels=480 * 832, spatial_scale=0.0),
     }
 
     def fit(self, reference: Reference, workdir: Path) -> LoRAState:
@@ -181,7 +194,7 @@ class MotionDirector(LoRAMethod):
         cfg = self.config
         b = self.begin_fit()
         frames = self.reference_frames(reference)
-        embeds = self.embed(cfg.train_prompt)
+        embeds = self.embed(self.training_prompt(reference))
         frame_latents = b.encode_frames(frames)
         clip_latents = b.encode_video(frames)
         heads = all_heads(b)

@@ -16,58 +16,59 @@ same options it yields bit-identical weights and videos to ``fym`` with ``decoup
 sparse=false adaptive_rope=false motion_loss=false`` (checked in ``tests/test_baselines.py``), so
 the two implementations cross-check each other.
 
-Presets: ``tiny`` (CPU seconds, the tiny random Wan); ``code`` (FYM's public-code hyper-parameters,
-the setting of its ablation table as far as it is published: rank 16, alpha 16, lr 1e-4, 1500 steps
-per stage, weight decay 0.1 / 0.5, 45 frames at 544x544); ``paper`` (FYM paper: rank 128, 3000 +
-2000 steps, 81 frames at 480x832). The defaults are ``paper``'s. Which of the two produced the
-reported "all off" row (0.362 / 0.658 / 0.824, 2493 s) is not stated.
+Presets: ``tiny`` (CPU seconds, the tiny random Wan); ``code`` (FYM's released-code settings, the
+setting of its ablation table as far as it is published: rank 16, alpha 16, lr 1e-4, 1500 steps
+per stage, weight decay 0.1 / 0.5, 45 frames at 544x544 pixels); ``paper`` (FYM paper: rank 128,
+3000 + 2000 steps, 81 frames at 480x832 pixels). The defaults are ``paper``'s, and sampling is
+FYM's released inference (35 steps, CFG 7), as for ``fym``. Which of the two produced the reported
+"all off" row (0.362 / 0.658 / 0.824, 2493 s) is not stated.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from motionbench.methods.base import Reference
-
-from baselines.lora_method import (SPATIAL, TEMPORAL, LoRAMethod, LoRAOptions, all_heads, random_index, stats_info,
-                                   train_settings)
-from baselines.lora_state import LoRAState, several_adapters
-
+from motionbench.methods.wan import (
+    TOY_LORA,
+    SPATIAL,
+    TEMPORAL,
+    LoRAMethod,
+    LoRAState,
+    StagedLoRAOptions,
+    all_heads,
+    random_index,
+    several_adapters,
+    stats_info,
+    train_settings,
+)
 
 @dataclass
-class TwoStageLoRAConfig(LoRAOptions):
-    """Options of ``two-stage-lora`` (``--method-opt key=value``)."""
-
-    rank: int = 128
-    lora_alpha: float = 128.0
-    spatial_steps: int = 3000
-    temporal_steps: int = 2000
-    spatial_weight_decay: float = 0.1
-    temporal_weight_decay: float = 0.5
+class TwoStageLoRAConfig(StagedLoRAOptions):
+    """Options of ``two-stage-lora`` (``--method-opt key=value``); all shared, in :mod:`motionbench.methods.wan`."""
 
     def validate(self) -> None:
-        self.check_lora("two-stage-lora", positive=("spatial_steps", "temporal_steps"),
-                        non_negative=("spatial_weight_decay", "temporal_weight_decay"))
+        self.check_stages("two-stage-lora")
 
 
 class TwoStageLoRA(LoRAMethod):
     """Two LoRAs on all heads: single frames, then the clip, plain MSE (see module docstring)."""
 
     name = "two-stage-lora"
-    summary = "Naive two-stage LoRA on all attention heads: single frames, then the clip, plain MSE (FYM's all-off row)"
     Config = TwoStageLoRAConfig
     fit_format = "two-stage-lora-state/1"
-    presets: ClassVar[dict[str, dict[str, Any]]] = {
-        "tiny": dict(model="tiny", train_frames=17, train_height=32, train_width=32, rank=4, lora_alpha=4.0, lr=3e-3,
-                     spatial_steps=4, temporal_steps=4, sample_steps=4, guidance=3.0, sample_height=32,
-                     sample_width=32),
-        "code": dict(rank=16, lora_alpha=16.0, lr=1e-4, spatial_steps=1500, temporal_steps=1500,
-                     spatial_weight_decay=0.1, temporal_weight_decay=0.5, train_frames=45, train_height=544,
-                     train_width=544),
-        "paper": dict(rank=128, lora_alpha=128.0, spatial_steps=3000, temporal_steps=2000, train_frames=81,
-                      train_height=480, train_width=832),
+    presets: ClassVar[dict[str, TwoStageLoRAConfig]] = {
+        "tiny": TwoStageLoRAConfig(model="tiny", train_frames=17, pixels=64 * 64, rank=4, lora_alpha=4.0, lr=3e-3,
+                                   spatial_steps=4, temporal_steps=4, sample_steps=4, guidance=3.0),
+        "toy": TwoStageLoRAConfig(**TOY_LORA, spatial_steps=100, temporal_steps=150, spatial_weight_decay=0.0,
+                                  temporal_weight_decay=0.0),
+        "code": TwoStageLoRAConfig(rank=16, lora_alpha=16.0, lr=1e-4, spatial_steps=1500, temporal_steps=1500,
+                                   spatial_weight_decay=0.1, temporal_weight_decay=0.5, train_frames=45,
+                                   pixels=544 * 544),
+        "paper": TwoStageLoRAConfig(rank=128, lora_alpha=128.0, spatial_steps=3000, temporal_steps=2000,
+                                    train_frames=81, pixels=480 * 832),
     }
 
     def fit(self, reference: Reference, workdir: Path) -> LoRAState:
@@ -77,7 +78,7 @@ class TwoStageLoRA(LoRAMethod):
         cfg = self.config
         b = self.begin_fit()
         frames = self.reference_frames(reference)
-        embeds = self.embed(cfg.train_prompt)
+        embeds = self.embed(self.training_prompt(reference))
         frame_latents = b.encode_frames(frames)  # [T, C, 1, h, w]: each frame alone (an image)
         clip_latents = b.encode_video(frames)  # [1, C, F, h, w]
         heads = all_heads(b)

@@ -41,9 +41,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from motionbench.backbones import load_backbone, resize_frames  # noqa: E402
 from motionbench.backbones.lora import remove_loras  # noqa: E402
 
-from fym.heads import classify_heads  # noqa: E402
-from fym.sparse import sparse_indices  # noqa: E402
-from fym.stages import StageSettings, TemporalOptions, spatial_stage, temporal_stage  # noqa: E402
+from motionbench_fym.heads import classify_heads  # noqa: E402
+from motionbench_fym.sparse import sparse_indices  # noqa: E402
+from motionbench_fym.stages import StageSettings, TemporalOptions, spatial_stage, temporal_stage  # noqa: E402
 
 
 @dataclass

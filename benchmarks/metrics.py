@@ -70,7 +70,7 @@ def main() -> None:
     from motionbench.metrics.api import ScoringItem
     from motionbench.metrics.clip import ClipEncoder, clip_temporal_score, clip_text_score
     from motionbench.metrics.motion_fidelity import motion_fidelity
-    from motionbench.metrics.scorer import build_scorer
+    from motionbench.metrics.scorer import FeatureOptions, build_scorer
     from motionbench.metrics.trackers import CoTracker3Tracker, LKTracker
     from motionbench.video import Clip
 
@@ -117,21 +117,22 @@ def main() -> None:
         ref = Clip(frames, 8.0)
         items = [ScoringItem(f"m{i}", Clip(textured_pan(t, s, seed=10 + i), 8.0), "p") for i in range(k)]
         lk_grid = args.grid
+        lk_options = FeatureOptions(tracker="lk", grid=lk_grid)
 
         def shared() -> None:
-            build_scorer(("motion_fidelity",), tracker="lk", grid=lk_grid).score_sample(ref, items)
+            build_scorer(("motion_fidelity",), lk_options).score_sample(ref, items)
 
         def one_by_one() -> None:  # what a scorer without reference caching would do
             for it in items:
-                build_scorer(("motion_fidelity",), tracker="lk", grid=lk_grid).score_sample(ref, [it])
+                build_scorer(("motion_fidelity",), lk_options).score_sample(ref, [it])
 
         import tempfile
 
         with tempfile.TemporaryDirectory() as cache:
-            build_scorer(("motion_fidelity",), tracker="lk", grid=lk_grid).score_sample(ref, items, cache_dir=cache)
+            build_scorer(("motion_fidelity",), lk_options).score_sample(ref, items, cache_dir=cache)
 
             def warm_disk() -> None:  # a resumed run: the reference's tracks come from cache_dir
-                build_scorer(("motion_fidelity",), tracker="lk", grid=lk_grid).score_sample(ref, items, cache_dir=cache)
+                build_scorer(("motion_fidelity",), lk_options).score_sample(ref, items, cache_dir=cache)
 
             t_shared, t_each, t_disk = (best_of(f, repeat=2, warmup=False, clock=time.process_time)
                                         for f in (shared, one_by_one, warm_disk))

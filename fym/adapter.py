@@ -1,28 +1,25 @@
 """Follow-Your-Motion as a MotionBench method (entry point ``fym``).
 
-``fit`` (once per reference): trim the reference to ``train_frames`` (then 4k+1 frames) and resize
-it (``size_policy``: ``area`` keeps the clip's aspect ratio at about ``train_height*train_width``
-pixels; ``fixed`` cover-crops to exactly ``train_height`` x ``train_width``), classify heads (:mod:`fym.heads`), train the spatial LoRA then the
-temporal LoRA (:mod:`fym.stages`). The state is the head scores, both LoRAs and the training
-statistics; ``save_state`` writes ``heads.json``, ``spatial.safetensors``/``.json``,
-``temporal.safetensors``/``.json`` and ``fym_state.json`` (the runner keeps its own ``fit.json``
-beside them); ``load_state`` reads them back, so a second run reuses the LoRAs instead of
-retraining. With ``heads_cache=DIR`` the head scores are also kept per reference in ``DIR`` and
-reused by fits that differ only in LoRA or stage options (the rule is re-applied with the
-configured ``alpha_threshold``).
+``fit`` (once per reference): the reference as every Wan-based method sees it (the first
+``train_frames`` frames, floored to 4k+1, at the shared working size: the clip's aspect ratio at
+about ``pixels`` pixels; :mod:`motionbench.methods.wan`), classify heads (:mod:`motionbench_fym.heads`),
+train the spatial LoRA then the temporal LoRA (:mod:`motionbench_fym.stages`). The state is a
+:class:`FYMState`: both LoRAs, the head scores and what training measured; with
+``heads_cache=DIR`` the head scores are also kept per reference in ``DIR`` and reused by fits that
+differ only in LoRA or stage options (the rule is re-applied with the configured
+``alpha_threshold``).
 
-``generate`` (per prompt and seed): activate both LoRAs (``spatial_scale``, ``temporal_scale``),
-sample ``ceil_4k+1(num_frames)`` frames (at ``sample_height`` x ``sample_width`` when set, else at
-the request's aspect ratio with the training pixel count under ``area``, or the request's size
-under ``fixed``; multiples of 16), drop the extra trailing frames and resize to the request.
-Sampling near the training resolution matters: Wan2.1 degrades far below 480p.
+``generate`` (per prompt and seed): both LoRAs at ``spatial_scale``/``temporal_scale``, sampled at
+the working size and mapped back to the request as for every Wan-based method.
 
-Presets: ``tiny`` (CPU, seconds; the tiny random Wan), ``code`` (the public code's
-hyper-parameters: rank 16, alpha 16, lr 1e-4, 1500 steps per stage, weight decay 0.1/0.5, alpha
-1.3, 45 frames at 544x544) and ``paper`` (rank 128, 3000/2000 steps, alpha 1.25, 81 frames at
-480x832 with 17 sparse frames). The public code has neither sparse sampling nor adaptive RoPE; the
-``code`` preset keeps them on (this is FYM); add ``sparse=false adaptive_rope=false`` to mirror
-the public code exactly. Ablation rows of the paper's table:
+Presets: ``tiny`` (CPU, seconds; the tiny random Wan), ``code`` (the released code's settings:
+rank 16, alpha 16, lr 1e-4, 1500 steps per stage, weight decay 0.1/0.5, alpha 1.3, 45 frames at
+544x544 pixels, its inference's 35 steps at CFG 7) and ``paper`` (the defaults: rank 128,
+3000/2000 steps, alpha 1.25, 81 frames at 480x832 pixels with 17 sparse frames; the paper
+publishes no inference settings, so the released inference's). The released code has neither
+sparse sampling nor adaptive RoPE; the ``code`` preset keeps them on (this is FYM); add
+``sparse=false adaptive_rope=false`` to mirror the released code exactly. Ablation rows of the
+paper's table:
 
 =========================  ===============================================
 paper row                  options
@@ -38,203 +35,108 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-import numpy as np
+from motionbench.errors import ConfigError
+from motionbench.methods.base import Reference
+from motionbench.methods.config import option
+from motionbench.methods.wan import (SPATIAL, TEMPORAL, TOY_LORA, LoRAMethod, LoRAState, StagedLoRAOptions, all_heads,
+                                     stats_info)
 
-from motionbench.backbones.session import BackboneSession
-from motionbench.errors import ConfigError, MotionBenchError
-from motionbench.methods.base import GenerationRequest, Method, Reference
+if TYPE_CHECKING:
+    from motionbench_fym.heads import HeadScores
 
-#: Options that only affect sampling; changing them never retrains (excluded from state_key).
-GENERATION_ONLY = frozenset({"spatial_scale", "temporal_scale", "sample_steps", "guidance", "sample_shift", "sampler",
-                             "negative_prompt", "sample_height", "sample_width"})
-#: Options that change where things are cached, not what is computed (also excluded from state_key).
-BOOKKEEPING = frozenset({"heads_cache"})
-STATE_FORMAT = "fym-state/1"
-STATE_FILE = "fym_state.json"
+_HEADS = "examples/wanvideo/Collect_attn_map.py"
+_TRAIN = "examples/wanvideo/EffiVMT_train_wan_t2v_Head.py"
 
 
 @dataclass
-class FYMConfig:
-    """Options of ``fym`` (``--method-opt key=value``)."""
+class FYMConfig(StagedLoRAOptions):
+    """Options of ``fym`` (``--method-opt key=value``); shared ones in :mod:`motionbench.methods.wan`."""
 
-    # backbone
-    model: str = "Wan-AI/Wan2.1-T2V-1.3B-Diffusers"  # or tiny | wan2.1-1.3b-random | a local folder
-    dtype: Literal["auto", "bf16", "fp16", "fp32"] = "auto"
-    gradient_checkpointing: Literal["auto", "on", "off"] = "auto"
-    # reference preprocessing
-    train_frames: int = 81  # first N frames of the reference (then floor to 4k+1)
-    train_height: int = 480
-    train_width: int = 832
-    size_policy: Literal["area", "fixed"] = "area"
-    train_prompt: str = "a video"  # the benchmark has no reference captions; a neutral prompt
     # stage 1: head classification
-    alpha_threshold: float = 1.25  # temporal iff w_t >= alpha * w_s (paper 1.25, code 1.3)
-    classify_timestep_index: int = 1  # of 1000 shifted timesteps (index 1: noise level ~0.9998)
-    classify_band: int = 0  # template half-width in tokens; 0: half a frame's tokens
-    heads_cache: str = ""  # folder to keep/reuse head scores per reference ("" = only inside the state)
-    # LoRA and optimisation
-    rank: int = 128
-    lora_alpha: float = 128.0
-    lr: float = 1e-4
-    spatial_steps: int = 3000
-    temporal_steps: int = 2000
-    spatial_weight_decay: float = 0.1
-    temporal_weight_decay: float = 0.5
-    max_grad_norm: float = 1.0
-    train_shift: float = 5.0
-    timestep_sampling: Literal["uniform", "logit_normal"] = "uniform"
-    loss_weighting: Literal["none", "sigma_sqrt", "cosmap"] = "none"
-    seed: int = 0
+    alpha_threshold: float = option(1.25, "paper", "temporal iff w_t >= alpha * w_s (the released code: 1.3)")
+    classify_timestep_index: int = option(1, "released code", f"{_HEADS}: timestep_id 1 of 1000 shifted timesteps")
+    classify_block: int = option(128, "released code", f"{_HEADS}: templates of 128-token blocks")
+    heads_cache: str = option("", "MotionBench choice", "folder to keep/reuse head scores per reference")
     # FYM components (ablation switches)
-    decoupled: bool = True
-    sparse: bool = True
-    sparse_frames: int = 17
-    sparse_pattern: Literal["uniform", "random"] = "uniform"
-    adaptive_rope: bool = True
-    motion_loss: bool = True
-    motion_weight: float = 1.0
-    # generation only
-    spatial_scale: float = 1.0
-    temporal_scale: float = 1.0
-    sample_steps: int = 50
-    guidance: float = 5.0
-    sample_shift: float = 5.0
-    sampler: Literal["unipc", "euler"] = "unipc"
-    negative_prompt: str = ""
-    sample_height: int = 0  # 0: from size_policy (see module docstring)
-    sample_width: int = 0
+    decoupled: bool = option(True, "paper")
+    sparse: bool = option(True, "paper")
+    sparse_frames: int = option(17, "paper", "81 -> 17 frames")
+    sparse_pattern: Literal["uniform", "random"] = option("uniform", "MotionBench choice", "the paper does not say")
+    adaptive_rope: bool = option(True, "paper")
+    motion_loss: bool = option(True, "paper")
+    motion_weight: float = option(1.0, "released code", f"{_TRAIN}: loss + (1 - cos)")
 
     def validate(self) -> None:
-        positive = ("train_frames", "train_height", "train_width", "rank", "sparse_frames", "sample_steps")
-        for name in positive:
-            if getattr(self, name) < 1:
-                raise ConfigError(f"fym: option {name}={getattr(self, name)} must be >= 1")
-        for name in ("spatial_steps", "temporal_steps", "classify_band", "sample_height", "sample_width"):
-            if getattr(self, name) < 0:
-                raise ConfigError(f"fym: option {name}={getattr(self, name)} must be >= 0")
-        for name in ("train_height", "train_width", "sample_height", "sample_width"):
-            if getattr(self, name) % 16:
-                raise ConfigError(f"fym: option {name}={getattr(self, name)} must be a multiple of 16 (Wan's VAE x patch)")
-        if self.lr <= 0 or self.alpha_threshold <= 0:
-            raise ConfigError("fym: lr and alpha_threshold must be > 0")
+        self.check_stages("fym", positive=("sparse_frames", "classify_block", "alpha_threshold"),
+                          non_negative=("motion_weight",))
         if not 0 <= self.classify_timestep_index < 1000:
             raise ConfigError(f"fym: classify_timestep_index={self.classify_timestep_index} must be in [0, 1000)")
 
 
-def area_size(size: tuple[int, int], area: int, multiple: int = 16) -> tuple[int, int]:
-    """(height, width), multiples of ``multiple``, with the aspect ratio of ``size = (width, height)``
-    and about ``area`` pixels."""
-    width, height = size
-    if width < 1 or height < 1:
-        raise MotionBenchError(f"cannot size a video of {width}x{height} pixels")
-    h = (area * height / width) ** 0.5
-    w = h * width / height
-    return max(multiple, round(h / multiple) * multiple), max(multiple, round(w / multiple) * multiple)
-
-
 @dataclass
-class FYMState:
-    """A fitted reference: head scores, LoRA weights (CPU float32) and what training measured."""
+class FYMState(LoRAState):
+    """A fitted reference: both LoRAs, the head scores they were split by, and what training measured."""
 
-    heads: Any  # fym.heads.HeadScores
-    loras: dict[str, dict[str, Any]]  # name -> {"heads_per_block", "rank", "alpha", "state": {key: tensor}}
-    info: dict[str, Any] = field(default_factory=dict)
+    heads: HeadScores | None = None
+
+    def save(self, directory: Path) -> None:
+        super().save(directory)
+        if self.heads is not None:
+            self.heads.save(Path(directory) / "heads.json")
+
+    @classmethod
+    def load(cls, directory: Path, format: str) -> "FYMState":
+        from motionbench_fym.heads import HeadScores
+
+        state = super().load(directory, format)
+        state.heads = HeadScores.load(Path(directory) / "heads.json")
+        return state
 
 
-class FollowYourMotion(Method):
+class FollowYourMotion(LoRAMethod):
     """Follow-Your-Motion on Wan2.1 (see module docstring)."""
 
     name = "fym"
-    summary = "Follow-Your-Motion: head-decoupled spatial/temporal LoRA with sparse sampling and adaptive RoPE (Wan2.1)"
     Config = FYMConfig
-    fits = True
-    presets: ClassVar[dict[str, dict[str, Any]]] = {
+    State = FYMState
+    fit_format = "fym-state/2"
+    #: heads_cache says where scores are kept, not what is computed.
+    sampling_options: ClassVar[frozenset[str]] = LoRAMethod.sampling_options | {"heads_cache"}
+    presets: ClassVar[dict[str, FYMConfig]] = {
         # Random weights have no real head specialisation (w_t/w_s is ~0.8-1.25 for every head), so the tiny
         # preset splits at 1.0 to give both stages heads to train.
-        "tiny": dict(model="tiny", alpha_threshold=1.0, train_frames=17, train_height=32, train_width=32, rank=4,
-                     lora_alpha=4.0, lr=3e-3,
-                     spatial_steps=6, temporal_steps=6, sparse_frames=9, sample_steps=4, guidance=3.0,
-                     sample_height=32, sample_width=32),
-        "code": dict(rank=16, lora_alpha=16.0, lr=1e-4, spatial_steps=1500, temporal_steps=1500,
-                     spatial_weight_decay=0.1, temporal_weight_decay=0.5, alpha_threshold=1.3,
-                     train_frames=45, train_height=544, train_width=544, sparse_frames=17),
-        "paper": dict(rank=128, lora_alpha=128.0, spatial_steps=3000, temporal_steps=2000, alpha_threshold=1.25,
-                      train_frames=81, train_height=480, train_width=832, sparse_frames=17),
+        "tiny": FYMConfig(model="tiny", alpha_threshold=1.0, train_frames=17, pixels=64 * 64, rank=4, lora_alpha=4.0,
+                          lr=3e-3, spatial_steps=6, temporal_steps=6, sparse_frames=9, sample_steps=4, guidance=3.0),
+        # The toy world (data/toy.yaml): 9 latent frames, 17 sparse frames -> 5, on the toy model's 6 x 4 heads.
+        "toy": FYMConfig(**TOY_LORA, spatial_steps=100, temporal_steps=150, sparse_frames=17, alpha_threshold=1.25,
+                         spatial_weight_decay=0.0, temporal_weight_decay=0.0),
+        "code": FYMConfig(rank=16, lora_alpha=16.0, lr=1e-4, spatial_steps=1500, temporal_steps=1500,
+                          spatial_weight_decay=0.1, temporal_weight_decay=0.5, alpha_threshold=1.3,
+                          train_frames=45, pixels=544 * 544, sparse_frames=17, sample_steps=35, guidance=7.0),
+        "paper": FYMConfig(rank=128, lora_alpha=128.0, spatial_steps=3000, temporal_steps=2000, alpha_threshold=1.25,
+                           train_frames=81, pixels=480 * 832, sparse_frames=17, sample_steps=35, guidance=7.0),
     }
 
-    def __init__(self, config: FYMConfig, device: str = "cpu") -> None:
-        super().__init__(config, device)
-        self._session = BackboneSession(config.model, device=device, dtype=config.dtype,
-                                        gradient_checkpointing=config.gradient_checkpointing)
-        self._active: FYMState | None = None  # the state whose LoRAs are installed
-
-    # -- plumbing -----------------------------------------------------------------------------
-    def backbone(self):
-        return self._session.backbone()
-
-    def _embed(self, prompt: str):
-        return self._session.embed(prompt)
-
-    def state_key(self) -> str:
-        cfg = self.config
-        items = sorted((f.name, repr(getattr(cfg, f.name))) for f in dataclasses.fields(cfg)
-                       if f.name not in GENERATION_ONLY | BOOKKEEPING)
-        return hashlib.sha256(repr((self.name, STATE_FORMAT, items)).encode()).hexdigest()[:16]
-
-    def training_frames(self, reference: Reference) -> np.ndarray:
-        """The reference as trained on: first ``train_frames`` frames, floor 4k+1, resized."""
-        from motionbench.backbones import resize_frames, vae_frame_count
-
-        frames = reference.clip.frames[: self.config.train_frames]
-        frames = frames[: vae_frame_count(frames.shape[0], "floor")]
-        height, width = self.train_size(reference.clip.size)
-        return resize_frames(frames, height, width)
-
-    def train_size(self, clip_size: tuple[int, int]) -> tuple[int, int]:
-        """(height, width) the reference is trained at, for a clip of ``(width, height)``."""
-        cfg = self.config
-        if cfg.size_policy == "fixed":
-            return cfg.train_height, cfg.train_width
-        return area_size(clip_size, cfg.train_height * cfg.train_width)
-
-    def sample_size(self, request_size: tuple[int, int]) -> tuple[int, int]:
-        """(height, width) videos are sampled at for a request of ``(width, height)``."""
-        from motionbench.backbones import round_size
-
-        cfg = self.config
-        if cfg.sample_height and cfg.sample_width:
-            return cfg.sample_height, cfg.sample_width
-        if cfg.size_policy == "fixed":
-            return round_size(request_size[1]), round_size(request_size[0])
-        return area_size(request_size, cfg.train_height * cfg.train_width)
-
-    # -- fit -------------------------------------------------------------------------------------
     def fit(self, reference: Reference, workdir: Path) -> FYMState:
-        from motionbench.backbones.lora import lora_state, remove_loras
-
-        from fym.stages import SPATIAL, StageSettings, TemporalOptions, spatial_stage, temporal_stage
+        from motionbench_fym.stages import StageSettings, TemporalOptions, spatial_stage, temporal_stage
 
         cfg = self.config
-        b = self.backbone()
-        remove_loras(b.transformer)
-        self._active = None
+        b = self.begin_fit()
         t0 = time.perf_counter()
-        frames = self.training_frames(reference)
-        embeds = self._embed(cfg.train_prompt)
+        frames = self.reference_frames(reference)
+        embeds = self.embed(self.training_prompt(reference))
         clip_latents = b.encode_video(frames)
         frame_latents = b.encode_frames(frames)
         t_encode = time.perf_counter()
         heads = self._head_scores(reference, b, clip_latents, embeds)
         t_heads = time.perf_counter()
-        every = [list(range(b.num_heads))] * b.num_blocks
-        spatial_heads = heads.spatial_heads() if cfg.decoupled else every
-        temporal_heads = heads.temporal_heads() if cfg.decoupled else every
+        spatial_heads = heads.spatial_heads() if cfg.decoupled else all_heads(b)
+        temporal_heads = heads.temporal_heads() if cfg.decoupled else all_heads(b)
 
         def settings(steps: int, wd: float) -> StageSettings:
             return StageSettings(steps=steps, lr=cfg.lr, weight_decay=wd, rank=cfg.rank, alpha=cfg.lora_alpha,
@@ -252,121 +154,36 @@ class FollowYourMotion(Method):
             results.append(temporal_stage(b, frames, clip_latents, embeds, temporal_heads,
                                           settings(cfg.temporal_steps, cfg.temporal_weight_decay), options,
                                           frozen=(SPATIAL,)))
-        loras = {r.name: {"heads_per_block": r.lora.heads_per_block, "rank": r.lora.rank, "alpha": r.lora.alpha,
-                          "state": lora_state(b.transformer, r.lora)} for r in results if r.lora is not None}
         n_spatial, n_temporal = heads.counts()
         info = {
-            "format": STATE_FORMAT, "reference": reference.key, "state_key": self.state_key(),
             "frames": int(frames.shape[0]), "height": int(frames.shape[1]), "width": int(frames.shape[2]),
-            "heads": {"spatial": n_spatial, "temporal": n_temporal},
-            "seconds": {"encode": t_encode - t0, "classify": t_heads - t_encode},
-            "stages": {r.name: {"heads": r.heads, "steps": len(r.stats.losses) if r.stats else 0,
-                                "seconds": r.stats.seconds if r.stats else 0.0,
-                                "seconds_per_step": r.stats.seconds_per_step if r.stats else 0.0,
-                                "peak_memory_bytes": r.stats.peak_memory_bytes if r.stats else None,
-                                "latent_frames": r.latent_frames_per_step[-1] if r.latent_frames_per_step else 0,
-                                "first_loss": r.stats.losses[0] if r.stats else None,
-                                "last_loss": r.stats.losses[-1] if r.stats else None} for r in results},
+            "heads": {SPATIAL: n_spatial, TEMPORAL: n_temporal},
+            "seconds": {"encode": t_encode - t0, "classify": t_heads - t_encode, "total": time.perf_counter() - t0},
+            "stages": {r.name: {"heads": r.heads, **(stats_info(r.stats) if r.stats else {"steps": 0}),
+                                "latent_frames": r.latent_frames_per_step[-1] if r.latent_frames_per_step else 0}
+                       for r in results},
         }
-        info["seconds"]["total"] = time.perf_counter() - t0
         # The adapters stay installed: the state just fitted is the active one.
-        state = FYMState(heads=heads, loras=loras, info=info)
-        self._active = state
-        return state
+        return self.finish_fit([r.lora for r in results if r.lora is not None], reference, info, heads=heads)
 
-    def _head_scores(self, reference: Reference, backbone, clip_latents, embeds):
+    def _head_scores(self, reference: Reference, backbone: Any, clip_latents: Any, embeds: Any) -> HeadScores:
         """Classify heads, or reuse scores from ``heads_cache`` computed under the same conditions."""
-        from fym.heads import HeadScores, classify_heads
+        from motionbench_fym.heads import HeadScores, classify_heads
 
         cfg = self.config
         path = None
         if cfg.heads_cache:
             what = (reference.key, cfg.model, str(backbone.dtype), backbone.device.type, cfg.train_frames,
-                    cfg.train_height, cfg.train_width, cfg.size_policy, cfg.train_prompt, cfg.classify_timestep_index, cfg.train_shift,
-                    cfg.classify_band, cfg.seed)
+                    cfg.pixels, self.training_prompt(reference), cfg.classify_timestep_index, cfg.train_shift,
+                    cfg.classify_block, cfg.seed)
             digest = hashlib.sha256(repr(what).encode()).hexdigest()[:16]
             path = Path(cfg.heads_cache).expanduser() / f"{reference.key}-{digest}.json"
             if path.is_file():
                 return dataclasses.replace(HeadScores.load(path), alpha=cfg.alpha_threshold)
         heads = classify_heads(backbone, clip_latents, embeds, alpha=cfg.alpha_threshold,
                                timestep_index=cfg.classify_timestep_index, shift=cfg.train_shift,
-                               band=cfg.classify_band or None, seed=cfg.seed)
+                               block=cfg.classify_block, seed=cfg.seed)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             heads.save(path)
         return heads
-
-    # -- state I/O ---------------------------------------------------------------------------------
-    def save_state(self, state: FYMState, directory: Path) -> None:
-        from safetensors.torch import save_file
-
-        from motionbench.backbones.lora import LORA_FORMAT
-
-        directory = Path(directory)
-        state.heads.save(directory / "heads.json")
-        for name, lora in state.loras.items():
-            meta = {"format": LORA_FORMAT, "name": name, "rank": lora["rank"], "alpha": lora["alpha"],
-                    "heads_per_block": lora["heads_per_block"]}
-            save_file(lora["state"], str(directory / f"{name}.safetensors"), metadata={"format": meta["format"]})
-            (directory / f"{name}.json").write_text(json.dumps(meta, indent=1))
-        (directory / STATE_FILE).write_text(json.dumps(state.info, indent=1))
-
-    def load_state(self, directory: Path) -> FYMState:
-        from motionbench.backbones.lora import read_lora
-
-        from fym.heads import HeadScores
-
-        directory = Path(directory)
-        fit_file = directory / STATE_FILE
-        if not fit_file.is_file():
-            raise MotionBenchError(f"{directory} holds no FYM state ({STATE_FILE} missing); delete it to refit")
-        info = json.loads(fit_file.read_text())
-        if info.get("format") != STATE_FORMAT:
-            raise MotionBenchError(f"{fit_file}: format {info.get('format')!r}, expected {STATE_FORMAT!r}; delete it to refit")
-        heads = HeadScores.load(directory / "heads.json")
-        loras = {}
-        for name in ("spatial", "temporal"):
-            path = directory / f"{name}.safetensors"
-            if path.exists():
-                meta, tensors = read_lora(path)
-                loras[name] = {"heads_per_block": meta["heads_per_block"], "rank": int(meta["rank"]),
-                               "alpha": float(meta["alpha"]), "state": tensors}
-        return FYMState(heads=heads, loras=loras, info=info)
-
-    # -- generate ----------------------------------------------------------------------------------
-    def _activate(self, state: FYMState) -> None:
-        from motionbench.backbones.lora import install_lora, remove_loras, set_lora_scales
-
-        transformer = self.backbone().transformer
-        if self._active is not state:
-            remove_loras(transformer)
-            for name, lora in state.loras.items():
-                install_lora(transformer, name, lora["heads_per_block"], lora["rank"], lora["alpha"], lora["state"],
-                             source=f"state of {state.info.get('reference', '?')}")
-            self._active = state
-        scales = {"spatial": self.config.spatial_scale, "temporal": self.config.temporal_scale}
-        present = {n: s for n, s in scales.items() if n in state.loras}
-        if present:
-            set_lora_scales(transformer, present)
-
-    def generate(self, state: FYMState | None, reference: Reference, request: GenerationRequest) -> np.ndarray:
-        from motionbench.backbones import resize_frames, sample_latents, vae_frame_count
-
-        cfg = self.config
-        if state is None:
-            raise MotionBenchError("fym.generate needs the state returned by fit (or load_state)")
-        b = self.backbone()
-        self._activate(state)
-        width, height = request.size
-        sh, sw = self.sample_size(request.size)
-        n = vae_frame_count(request.num_frames, "ceil")
-        negative = self._embed(cfg.negative_prompt) if cfg.guidance > 1.0 else None
-        latents = sample_latents(b, self._embed(request.prompt), negative, num_frames=n, height=sh, width=sw,
-                                 steps=cfg.sample_steps, guidance=cfg.guidance, shift=cfg.sample_shift,
-                                 seed=request.seed, sampler=cfg.sampler)
-        frames = b.decode(latents)[: request.num_frames]
-        return resize_frames(frames, height, width)
-
-    def close(self) -> None:
-        self._session.close()
-        self._active = None

@@ -1,18 +1,24 @@
 """FYM stage 1: classify every self-attention head of the DiT as spatial or temporal.
 
 The reference latent is noised at an almost-pure-noise level (by default the 2nd of 1000 shifted
-flow-matching timesteps, shift 5, as in the public code: noise level ~0.9998) and run once through
+flow-matching timesteps, shift 5, as in the released code: noise level ~0.9998) and run once through
 the transformer with the prompt. For each head the softmax attention map ``A`` (``S x S`` over the
-``S = F*h*w`` tokens in frame-major order) is compared with two 0/1 templates:
+``S = F*h*w`` tokens in frame-major order) is compared with two 0/1 templates, built as the released
+code builds them (``get_attention_mask`` in ``examples/wanvideo/Collect_attn_map.py``):
 
-* spatial ``M_s[i, j] = 1`` iff ``|i - j| <= b`` (a band around the diagonal; with ``b`` about half
-  a frame's token count it covers a frame-sized neighbourhood of the same frame),
-* temporal ``M_t[i, j] = 1`` iff ``|pi(i) - pi(j)| <= b``, the same band after re-ordering tokens
-  position-major (``pi(f, p) = p*F + f``), so it links the same spatial location across frames.
+* spatial ``M_s[i, j] = 1`` iff ``|i // B - j // B| < (h*w) // B``: tokens are cut into blocks of
+  ``B = 128`` and a block sees the blocks less than one frame's worth of blocks away, a band about
+  one frame wide on each side of the diagonal, so mostly the same and the neighbouring frame;
+* temporal ``M_t[i, j] = M_s[pi(i), pi(j)]``, the same band after re-ordering tokens position-major
+  (``pi(f, p) = p*F + f``), so it links the same (and nearby) spatial locations across frames.
 
 Both templates have the same number of ones, so ``w_s = sum(A * M_s)`` and ``w_t = sum(A * M_t)``
 are comparable; they are reported divided by ``S`` (mean attention mass per query, in [0, 1]). A
-head is temporal iff ``w_t >= alpha * w_s`` (alpha 1.25 in the paper, 1.3 in the public code).
+head is temporal iff ``w_t >= alpha * w_s`` (alpha 1.25 in the paper, 1.3 in the released code);
+the threshold was tuned on this geometry, which is why the band must be the released code's.
+Models with fewer than ``B`` tokens a frame (the tiny and toy models) would get an empty band
+(``(h*w) // B = 0``); for them ``B`` is cut to one frame's tokens, so the spatial template is the
+frame's own block (a documented difference, see :mod:`fym`).
 
 Maps are never materialised whole: scores are accumulated over chunks of queries inside a q/k
 probe (:func:`motionbench.backbones.probe_self_attention`), so the 1.3B model at 81 frames
@@ -32,7 +38,9 @@ from motionbench.backbones import WanBackbone, add_noise, predict_velocity, prob
 from motionbench.backbones.flow import NUM_TRAIN_TIMESTEPS
 from motionbench.errors import MotionBenchError
 
-HEADS_FORMAT = "fym-head-scores/1"
+HEADS_FORMAT = "fym-head-scores/2"
+#: Token block of the released code's templates.
+BLOCK = 128
 # Elements of one chunk of attention probabilities (heads x queries x keys): ~0.5 GiB in float32.
 CHUNK_ELEMENTS = 1 << 27
 
@@ -45,7 +53,8 @@ class HeadScores:
         spatial: ``w_s[block][head]``; temporal: ``w_t[block][head]`` (mean mass per query).
         alpha: the threshold used for :attr:`is_temporal`.
         sigma, timestep: the noise level / model timestep of the probing pass.
-        latent_frames, tokens_per_frame, band: geometry of the templates.
+        latent_frames, tokens_per_frame: geometry of the templates; block: their token block
+            (``min(128, tokens_per_frame)``), band ``tokens_per_frame // block`` blocks.
     """
 
     spatial: list[list[float]]
@@ -55,7 +64,7 @@ class HeadScores:
     timestep: float
     latent_frames: int
     tokens_per_frame: int
-    band: int
+    block: int
 
     def is_temporal(self, alpha: float | None = None) -> list[list[bool]]:
         """``w_t >= alpha * w_s`` per head (``alpha`` defaults to the stored one)."""
@@ -101,14 +110,27 @@ def position_major_index(latent_frames: int, tokens_per_frame: int, device: torc
     return (i % tokens_per_frame) * latent_frames + i // tokens_per_frame
 
 
+def template_block(tokens_per_frame: int, block: int = BLOCK) -> int:
+    """The token block of the templates: ``block``, or one frame's tokens when a frame has fewer."""
+    if tokens_per_frame < 1 or block < 1:
+        raise ValueError(f"need >= 1 token a frame and a block >= 1, got {tokens_per_frame} and {block}")
+    return min(block, tokens_per_frame)
+
+
+def band_mask(rows: torch.Tensor, cols: torch.Tensor, tokens_per_frame: int, block: int) -> torch.Tensor:
+    """The spatial template ``M_s[rows][:, cols]`` (0/1 float): ``|i // B - j // B| < (h*w) // B``."""
+    width = tokens_per_frame // block
+    return ((rows[:, None] // block - cols[None, :] // block).abs() < width).float()
+
+
 def template_scores(query: torch.Tensor, key: torch.Tensor, latent_frames: int, tokens_per_frame: int,
-                    band: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Sum of each head's softmax attention inside the spatial and temporal band templates.
+                    block: int = BLOCK) -> tuple[torch.Tensor, torch.Tensor]:
+    """Sum of each head's softmax attention inside the spatial and temporal templates.
 
     Args:
         query, key: ``[B, S, H, D]`` (after norm and RoPE), tokens frame-major.
         latent_frames, tokens_per_frame: ``F`` and ``h*w`` with ``S = F*h*w``.
-        band: half-width ``b`` of both bands (in tokens).
+        block: the templates' token block (cut to ``tokens_per_frame`` by :func:`template_block`).
 
     Returns:
         ``(w_s, w_t)``, each ``[H]`` float32: attention mass in the template summed over queries and
@@ -117,6 +139,7 @@ def template_scores(query: torch.Tensor, key: torch.Tensor, latent_frames: int, 
     b, s, h, d = query.shape
     if s != latent_frames * tokens_per_frame:
         raise ValueError(f"{s} tokens do not match {latent_frames} frames x {tokens_per_frame} tokens")
+    block = template_block(tokens_per_frame, block)
     q = query.transpose(1, 2).float()  # [B, H, S, D]
     k = key.transpose(1, 2).float()
     scale = d ** -0.5
@@ -128,8 +151,8 @@ def template_scores(query: torch.Tensor, key: torch.Tensor, latent_frames: int, 
     for start in range(0, s, chunk):
         stop = min(s, start + chunk)
         probs = torch.softmax(q[:, :, start:stop] @ k.transpose(-1, -2) * scale, dim=-1)  # [B, H, c, S]
-        m_s = ((idx[start:stop, None] - idx[None, :]).abs() <= band).float()
-        m_t = ((pi[start:stop, None] - pi[None, :]).abs() <= band).float()
+        m_s = band_mask(idx[start:stop], idx, tokens_per_frame, block)
+        m_t = band_mask(pi[start:stop], pi, tokens_per_frame, block)
         w_s += torch.einsum("bhqk,qk->h", probs, m_s)
         w_t += torch.einsum("bhqk,qk->h", probs, m_t)
     return w_s / (b * s), w_t / (b * s)
@@ -149,7 +172,7 @@ def classification_sigma(timestep_index: int = 1, shift: float = 5.0) -> tuple[f
 
 @torch.no_grad()
 def classify_heads(backbone: WanBackbone, latents: torch.Tensor, prompt_embeds: torch.Tensor, *, alpha: float = 1.25,
-                   timestep_index: int = 1, shift: float = 5.0, band: int | None = None, seed: int = 0) -> HeadScores:
+                   timestep_index: int = 1, shift: float = 5.0, block: int = BLOCK, seed: int = 0) -> HeadScores:
     """Score and classify every self-attention head on the reference ``latents`` (see module doc).
 
     Args:
@@ -157,26 +180,26 @@ def classify_heads(backbone: WanBackbone, latents: torch.Tensor, prompt_embeds: 
         prompt_embeds: ``[1, L, D]``.
         alpha: temporal iff ``w_t >= alpha * w_s``.
         timestep_index, shift: which of 1000 shifted timesteps to noise at.
-        band: template half-width in tokens; default half a frame's tokens (``h*w // 2``, at least 1).
+        block: the templates' token block (128 in the released code).
         seed: seed of the probing noise.
     """
     transformer = backbone.transformer
     p_t, p_h, p_w = transformer.config.patch_size
     _, _, f, hh, ww = latents.shape
     frames, tokens_per_frame = f // p_t, (hh // p_h) * (ww // p_w)
-    band = max(1, tokens_per_frame // 2) if band is None else int(band)
+    block = template_block(tokens_per_frame, block)
     sigma, timestep = classification_sigma(timestep_index, shift)
     noise = torch.randn(latents.shape, generator=torch.Generator("cpu").manual_seed(seed)).to(latents.device)
     x_t = add_noise(latents.float(), noise, torch.tensor([sigma]))
     ws: dict[int, torch.Tensor] = {}
     wt: dict[int, torch.Tensor] = {}
 
-    def record(block: int, query: torch.Tensor, key: torch.Tensor) -> None:
-        ws[block], wt[block] = template_scores(query, key, frames, tokens_per_frame, band)
+    def record(index: int, query: torch.Tensor, key: torch.Tensor) -> None:
+        ws[index], wt[index] = template_scores(query, key, frames, tokens_per_frame, block)
 
     with probe_self_attention(transformer, record):
         predict_velocity(backbone, x_t, torch.tensor([sigma]), prompt_embeds)
     order = range(len(transformer.blocks))
     return HeadScores(spatial=[ws[i].tolist() for i in order], temporal=[wt[i].tolist() for i in order],
                       alpha=float(alpha), sigma=sigma, timestep=timestep, latent_frames=frames,
-                      tokens_per_frame=tokens_per_frame, band=band)
+                      tokens_per_frame=tokens_per_frame, block=block)

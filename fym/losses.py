@@ -1,11 +1,16 @@
-"""FYM's temporal-stage loss: flow-matching MSE plus a motion-direction term.
+"""FYM's temporal-stage loss: flow-matching MSE plus a motion term along time.
 
-``motion = 1 - mean_t cos(|pred[t+1] - pred[t]|, |target[t+1] - target[t]|)`` where the cosine is
-taken between whole adjacent-frame difference maps (flattened over channels, rows and columns) of
-the predicted and true velocities, for each batch element and each adjacent latent-frame pair,
-then averaged. It rewards predicting *where and how much* the video changes between frames,
-independently of the per-frame appearance error the MSE measures. (The paper writes it as a
-negative cosine; ``1 - cos`` only shifts it to be non-negative.) With one latent frame it is 0.
+``motion = 1 - mean cos_t(|pred[t+1] - pred[t]|, |target[t+1] - target[t]|)``: for every batch
+element, channel and latent position, the sequence over time of absolute adjacent-frame
+differences of the predicted velocity is compared by cosine with the same sequence of the target,
+and the cosines are averaged over batch, channels and positions. This is the released training
+code's form (``cosine_similarity(model_pred_residual, target_residual, dim=2)`` on ``[B, C, T, H,
+W]`` latents, in ``examples/wanvideo/EffiVMT_train_wan_t2v_Head.py``): it rewards predicting *when*
+each location changes, independently of the per-frame error the MSE measures. The paper writes the
+term as a negative cosine of adjacent-frame differences; ``1 - cos`` only shifts it to be
+non-negative. With one latent frame there are no differences and the term is 0; with two, each
+sequence has one non-negative entry, so the cosine is 1 wherever both differ from zero (the
+released code behaves the same).
 """
 
 from __future__ import annotations
@@ -17,15 +22,13 @@ from motionbench.backbones import TrainBatch, flow_matching_mse
 
 
 def motion_cosine_loss(pred: torch.Tensor, target: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
-    """``1 - mean cosine`` of absolute adjacent-frame differences along dim 2 of ``[B, C, F, h, w]``."""
+    """``1 - mean`` over ``(B, C, h, w)`` of the cosine along time (dim 2 of ``[B, C, F, h, w]``)
+    between the absolute adjacent-frame differences of ``pred`` and of ``target``."""
     if pred.shape[2] < 2:
         return pred.new_zeros(())
     dp = (pred[:, :, 1:] - pred[:, :, :-1]).abs().float()
     dt = (target[:, :, 1:] - target[:, :, :-1]).abs().float()
-    # [B, F-1, C*h*w]: one vector per adjacent pair
-    dp = dp.transpose(1, 2).flatten(2)
-    dt = dt.transpose(1, 2).flatten(2)
-    return 1.0 - F.cosine_similarity(dp, dt, dim=-1, eps=eps).mean()
+    return 1.0 - F.cosine_similarity(dp, dt, dim=2, eps=eps).mean()
 
 
 def make_temporal_loss(motion_weight: float = 1.0):

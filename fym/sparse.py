@@ -21,15 +21,15 @@ from motionbench.backbones import vae_frame_count
 SparsePattern = Literal["uniform", "random"]
 
 
-def sparse_count(count: int, total: int) -> int:
-    """Frames actually sampled: ``min(count, total)`` rounded down to ``4k+1``."""
-    return vae_frame_count(max(1, min(count, total)), "floor")
+def sparse_count(count: int, total: int, temporal_factor: int = 4) -> int:
+    """Frames actually sampled: ``min(count, total)`` rounded down to ``T*k + 1``."""
+    return vae_frame_count(max(1, min(count, total)), "floor", temporal_factor)
 
 
 def sparse_indices(total: int, count: int, pattern: SparsePattern = "uniform",
-                   generator: torch.Generator | None = None) -> list[int]:
+                   generator: torch.Generator | None = None, temporal_factor: int = 4) -> list[int]:
     """Sorted frame indices in ``[0, total)``; see the module docstring."""
-    n = sparse_count(count, total)
+    n = sparse_count(count, total, temporal_factor)
     if pattern == "uniform":
         if n == 1:
             return [0]

@@ -3,11 +3,12 @@
 * :func:`spatial_stage` trains adapter ``spatial`` on one random reference frame per step, each
   frame encoded alone as a 1-frame video (appearance, no motion), with plain flow-matching MSE.
 * :func:`temporal_stage` keeps the spatial adapter active at scale 1 and frozen, and trains adapter
-  ``temporal`` on the clip: optionally on a sparse subset of its frames (:mod:`fym.sparse`) with
-  adaptive RoPE positions (:mod:`fym.rope`) and with the motion loss (:mod:`fym.losses`).
+  ``temporal`` on the clip: optionally on a sparse subset of its frames (:mod:`motionbench_fym.sparse`) at the
+  positions those frames have in the clip (adaptive RoPE, :mod:`motionbench_fym.rope`) and with the motion
+  loss (:mod:`motionbench_fym.losses`).
 
 Which heads each adapter owns is the caller's choice: FYM passes the spatial / temporal heads of
-:mod:`fym.heads`; the "without decoupled LoRA" ablation and the two-stage LoRA baseline pass all
+:mod:`motionbench_fym.heads`; the "without decoupled LoRA" ablation and the two-stage LoRA baseline pass all
 heads to both. Both stages run on :func:`motionbench.backbones.train`.
 """
 
@@ -23,9 +24,9 @@ from motionbench.backbones import TrainBatch, TrainStats, WanBackbone, flow_matc
 from motionbench.backbones.flow import LossWeighting, TimestepSampling
 from motionbench.backbones.lora import HeadLoRA, add_head_lora, set_lora_scales
 
-from fym.losses import make_temporal_loss
-from fym.rope import adaptive_positions
-from fym.sparse import SparsePattern, sparse_indices
+from motionbench_fym.losses import make_temporal_loss
+from motionbench_fym.rope import sparse_positions
+from motionbench_fym.sparse import SparsePattern, sparse_indices
 
 SPATIAL, TEMPORAL = "spatial", "temporal"
 
@@ -67,6 +68,8 @@ class StageResult:
     stats: TrainStats | None
     heads: int
     latent_frames_per_step: list[int] = field(default_factory=list)
+    #: the temporal stage's pixel frames of each step (its sparse subset, or the whole clip)
+    frames_per_step: list[tuple[int, ...]] = field(default_factory=list)
 
 
 def _owned(heads_per_block: Sequence[Sequence[int]]) -> int:
@@ -127,21 +130,23 @@ def temporal_stage(backbone: WanBackbone, frames: np.ndarray, clip_latents: torc
     set_lora_scales(transformer, {**{n: 1.0 for n in frozen if n in present}, name: 1.0})
     lora.set_trainable(True)
 
-    full_latent_frames = clip_latents.shape[2]
+    factor = backbone.temporal_factor
     cache: dict[tuple[int, ...], torch.Tensor] = {} if encoded is None else encoded
 
     def batch_fn(step: int, generator: torch.Generator) -> TrainBatch:
         if not options.sparse:
-            latents, positions = clip_latents, None
+            idx, latents, positions = tuple(range(frames.shape[0])), clip_latents, None
         else:
-            idx = tuple(sparse_indices(frames.shape[0], options.sparse_frames, options.sparse_pattern, generator))
+            idx = tuple(sparse_indices(frames.shape[0], options.sparse_frames, options.sparse_pattern, generator,
+                                       factor))
             if idx not in cache:
                 if len(cache) >= 64:  # random pattern: bound the memory spent on encoded subsets
                     cache.clear()
                 cache[idx] = backbone.encode_video(frames[list(idx)])
             latents = cache[idx]
-            positions = adaptive_positions(latents.shape[2], full_latent_frames) if options.adaptive_rope else None
+            positions = sparse_positions(idx, factor) if options.adaptive_rope else None
         result.latent_frames_per_step.append(int(latents.shape[2]))
+        result.frames_per_step.append(idx)
         return TrainBatch(latents=latents, prompt_embeds=prompt_embeds, frame_positions=positions)
 
     loss_fn = make_temporal_loss(options.motion_weight) if options.motion_loss else flow_matching_mse

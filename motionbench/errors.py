@@ -26,3 +26,11 @@ class ConfigError(MotionBenchError):
 
 class WeightsError(MotionBenchError):
     """Model weights are missing or fail their checksum."""
+
+
+class StoreError(MotionBenchError):
+    """A results-store file cannot be read (a damaged line) or written (a full disk, no permission)."""
+
+
+class MotionBenchWarning(UserWarning):
+    """Something the user should know that loses nothing: the CLI prints it as one line."""

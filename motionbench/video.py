@@ -3,11 +3,14 @@
 Frames are numpy ``uint8`` arrays shaped ``[T, H, W, 3]`` (RGB) everywhere in MotionBench. Reading
 uses decord when it is installed and PyAV otherwise; writing produces H.264 mp4 through PyAV and is
 atomic (a temporary name, then a rename), so a half-written file is never mistaken for a finished
-one. Every failure raises :class:`~motionbench.errors.VideoError` naming the file.
+one. A file is refused when its frames cannot all be read (see :func:`probe`), so a truncated clip
+is never scored on its first frames. Every failure raises :class:`~motionbench.errors.VideoError`
+naming the file.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 from fractions import Fraction
@@ -17,9 +20,13 @@ from typing import Sequence
 import numpy as np
 
 from motionbench.errors import VideoError
+from motionbench.limits import MAX_DECODED_BYTES
 
-# Refuse to decode more than this many pixels (T*H*W) into memory at once: 2 GiB of RGB frames.
-MAX_DECODED_PIXELS = (2 * 1024**3) // 3
+# Refuse to decode more than this many pixels (T*H*W) into memory at once (motionbench.limits).
+MAX_DECODED_PIXELS = MAX_DECODED_BYTES // 3
+DECODE_CHUNK = 16  # frames decoded at full size at a time when the output is resized
+# A container may declare a frame or two more than its packets (edit lists, rounding of durations).
+TRUNCATION_TOLERANCE = 2
 VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".gif")
 
 
@@ -78,31 +85,56 @@ def _check_file(path: Path) -> Path:
 
 
 def probe(path: Path | str) -> VideoInfo:
-    """Frame count, fps and size of a video without decoding its frames."""
+    """Frame count, fps and size of a video, after checking that its frames can all be read.
+
+    The frames' packets are read without decoding them (milliseconds for a short clip) and counted
+    against what the container declares (its frame count, else its duration times its frame rate):
+    a file cut off at a packet boundary opens and decodes without an error, but holds far fewer
+    frames than it says, and is refused here rather than scored on what is left.
+
+    Raises:
+        VideoError: missing, empty, not a video, no frames, or truncated/corrupt (names the file).
+    """
     path = _check_file(Path(path))
     try:
+        declared, packets, (w, h), fps = _container_facts(path)
         if _decord_available():
             import decord
 
-            vr = decord.VideoReader(str(path), num_threads=1)
+            vr = decord.VideoReader(str(path), num_threads=1)  # its frame count and rate, as read_video sees them
             n = len(vr)
-            h, w = vr[0].shape[:2] if n else (0, 0)
-            fps = float(vr.get_avg_fps())
+            fps = float(vr.get_avg_fps()) or fps
         else:
-            import av
-
-            with av.open(str(path)) as container:
-                stream = container.streams.video[0]
-                n = stream.frames or sum(1 for _ in container.decode(stream))
-                w, h = stream.codec_context.width, stream.codec_context.height
-                fps = float(stream.average_rate or stream.base_rate or 0)
+            n = packets
     except VideoError:
         raise
     except Exception as exc:  # decoders raise many unrelated types; all mean "cannot read this file"
-        raise VideoError(f"{path}: cannot be decoded as a video ({type(exc).__name__}: {exc}). Is it a video file? Try re-encoding it with ffmpeg -i IN -c:v libx264 OUT.mp4") from None
-    if n == 0:
+        raise VideoError(f"{path}: cannot be decoded as a video ({type(exc).__name__}: {exc}). Is it a video file, "
+                         "whole (not cut off)? Try re-encoding it with ffmpeg -i IN -c:v libx264 OUT.mp4") from None
+    if n == 0 or packets == 0:
         raise VideoError(f"{path}: contains no video frames")
+    readable = min(n, packets)
+    if declared and readable < declared - max(TRUNCATION_TOLERANCE, declared // 10):
+        raise VideoError(f"{path}: truncated or corrupt: the container declares {declared} frames but only "
+                         f"{readable} can be read. Re-download or re-export the file (ffmpeg -i IN -c:v libx264 "
+                         "OUT.mp4 keeps what is readable, if that is what you want)")
     return VideoInfo(path, n, fps if fps > 0 else 25.0, int(w), int(h))
+
+
+def _container_facts(path: Path) -> tuple[int | None, int, tuple[int, int], float]:
+    """(declared frames or None, video packets present, (width, height), fps) read with PyAV."""
+    import av
+
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        rate = float(stream.average_rate or stream.base_rate or 0)
+        declared = stream.frames or None
+        if declared is None and rate:
+            seconds = (float(stream.duration * stream.time_base) if stream.duration and stream.time_base
+                       else container.duration / 1e6 if container.duration else 0.0)
+            declared = int(round(seconds * rate)) or None
+        packets = sum(1 for packet in container.demux(stream) if packet.size)
+        return declared, packets, (stream.codec_context.width, stream.codec_context.height), rate
 
 
 def sample_indices(num_source: int, *, start: int = 0, count: int | None = None, num_frames: int | None = None,
@@ -136,8 +168,9 @@ def sample_indices(num_source: int, *, start: int = 0, count: int | None = None,
     return window
 
 
-def resize_frames(frames: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Resize ``[T, H, W, 3]`` frames to (width, height) with area/linear interpolation."""
+def stretch_frames(frames: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Resize ``[T, H, W, 3]`` frames to exactly ``size`` = (width, height), aspect not kept, with
+    area/linear interpolation (the backbones' ``resize_frames`` covers and centre-crops instead)."""
     import cv2
 
     w, h = size
@@ -170,28 +203,50 @@ def read_video(path: Path | str, *, start: int = 0, count: int | None = None, nu
         raise VideoError(f"{info.path}: {exc}") from None
     if len(idx) < min_frames:
         raise VideoError(f"{info.path}: has {len(idx)} usable frame(s) in the requested window; at least {min_frames} are needed")
-    pixels = len(idx) * info.width * info.height
+    out_w, out_h = size or (info.width, info.height)
+    resize = (out_w, out_h) != (info.width, info.height)
+    chunk = min(len(idx), DECODE_CHUNK) if resize else len(idx)  # resized chunk by chunk: full size never all at once
+    pixels = len(idx) * out_w * out_h + (chunk * info.width * info.height if resize else 0)
     if pixels > MAX_DECODED_PIXELS:
-        raise VideoError(f"{info.path}: decoding {len(idx)} frames of {info.width}x{info.height} would take "
-                         f"{pixels * 3 / 2**30:.1f} GiB; pick a shorter window (frames.count) or fewer frames (num_frames)")
+        raise VideoError(f"{info.path}: decoding {len(idx)} frames of {info.width}x{info.height}"
+                         + (f" into {out_w}x{out_h}" if resize else "") + f" would take {pixels * 3 / 2**30:.1f} GiB, "
+                         f"over the {MAX_DECODED_PIXELS * 3 / 2**30:.0f} GiB limit; read fewer frames or a smaller size "
+                         "(manifest: frames.count, size; commands: --count, --num-frames, --size)")
     try:
+        frames = None
         if _decord_available():
-            import decord
-
-            vr = decord.VideoReader(str(info.path), num_threads=1)
-            frames = vr.get_batch(list(map(int, idx))).asnumpy()
-        else:
-            frames = _read_pyav(info.path, idx)
+            try:
+                frames = _read_decord(info.path, idx, chunk, (out_w, out_h) if resize else None)
+            except Exception as exc:  # noqa: BLE001 - only decord's own frame-copy bug is retried below
+                if DECORD_COPY_BUG not in str(exc):
+                    raise
+        if frames is None:  # no decord, or a frame width decord cannot copy out (e.g. 48 pixels): PyAV
+            frames = _read_pyav(info.path, idx, (out_w, out_h) if resize else None)
+    except VideoError:
+        raise
     except Exception as exc:
         raise VideoError(f"{info.path}: decoding failed ({type(exc).__name__}: {exc}); the file may be truncated or corrupt") from None
     out_fps = fps if fps is not None else (info.fps * (len(idx) - 1) / max(1, idx[-1] - idx[0]) if num_frames and len(idx) > 1 else info.fps)
-    frames = np.ascontiguousarray(frames[..., :3], dtype=np.uint8)
-    if size is not None:
-        frames = resize_frames(frames, size)
-    return Clip(frames, float(out_fps))
+    return Clip(np.ascontiguousarray(frames, dtype=np.uint8), float(out_fps))
 
 
-def _read_pyav(path: Path, indices: np.ndarray) -> np.ndarray:
+#: decord (0.6) fails to copy out frames of some widths (48 pixels: its frame comes back with 4 channels
+#: and the copy's sizes differ), a bug of the reader and not of the file; PyAV decodes those files.
+DECORD_COPY_BUG = "DECORDArrayCopyFromTo"
+
+
+def _read_decord(path: Path, indices: np.ndarray, chunk: int, size: tuple[int, int] | None) -> np.ndarray:
+    import decord
+
+    vr = decord.VideoReader(str(path), num_threads=1)
+    parts = []
+    for at in range(0, len(indices), chunk):
+        batch = np.ascontiguousarray(vr.get_batch(list(map(int, indices[at:at + chunk]))).asnumpy()[..., :3])
+        parts.append(stretch_frames(batch, size) if size is not None else batch)
+    return np.concatenate(parts) if len(parts) > 1 else parts[0]
+
+
+def _read_pyav(path: Path, indices: np.ndarray, size: tuple[int, int] | None = None) -> np.ndarray:
     import av
 
     wanted = {int(i) for i in indices}
@@ -200,7 +255,8 @@ def _read_pyav(path: Path, indices: np.ndarray) -> np.ndarray:
     with av.open(str(path)) as container:
         for i, frame in enumerate(container.decode(video=0)):
             if i in wanted:
-                got[i] = frame.to_ndarray(format="rgb24")
+                rgb = frame.to_ndarray(format="rgb24")
+                got[i] = stretch_frames(rgb[None], size)[0] if size is not None else rgb
             if i >= last:
                 break
     missing = wanted - got.keys()
@@ -209,10 +265,23 @@ def _read_pyav(path: Path, indices: np.ndarray) -> np.ndarray:
     return np.stack([got[int(i)] for i in indices])
 
 
-def write_video(path: Path | str, frames: np.ndarray | Sequence[np.ndarray], fps: float, *, crf: int = 18) -> Path:
+def file_sha256(path: Path | str) -> str:
+    """The sha256 of a file's bytes: the identity of one encoded video (re-encoding changes it)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def write_video(path: Path | str, frames: np.ndarray | Sequence[np.ndarray], fps: float, *, crf: int = 18,
+                lossless: bool = False) -> Path:
     """Write RGB frames as an H.264 mp4, atomically.
 
     Odd sizes are padded by one pixel (H.264 with yuv420p needs even sides), by edge replication.
+    ``lossless`` stores the RGB frames exactly (``libx264rgb``, crf 0: the High 4:4:4 profile, which
+    decoders read back bit for bit but some browsers do not play): for videos scored pixel by pixel
+    (the recapture task's PSNR and SSIM), whose scores a lossy encoding would cap.
     """
     import av
 
@@ -230,10 +299,10 @@ def write_video(path: Path | str, frames: np.ndarray | Sequence[np.ndarray], fps
     rate = Fraction(fps).limit_denominator(1001)
     try:
         with av.open(str(tmp), mode="w", format="mp4") as container:
-            stream = container.add_stream("libx264", rate=rate)
+            stream = container.add_stream("libx264rgb" if lossless else "libx264", rate=rate)
             stream.width, stream.height = frames.shape[2], frames.shape[1]
-            stream.pix_fmt = "yuv420p"
-            stream.options = {"crf": str(crf), "preset": "medium"}
+            stream.pix_fmt = "rgb24" if lossless else "yuv420p"
+            stream.options = {"crf": "0" if lossless else str(crf), "preset": "medium"}
             for f in frames:
                 for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(f), format="rgb24")):
                     container.mux(packet)

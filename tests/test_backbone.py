@@ -191,6 +191,27 @@ def test_sampling_is_deterministic_and_guidance_hook_runs(backbone):
     assert not torch.allclose(plain, guided)
 
 
+@pytest.mark.parametrize("sampler", ["unipc", "euler"])
+def test_a_latent_edit_survives_the_sampler_at_every_step(backbone, sampler):
+    """An edit by the guidance hook at step k > 0 moves the result about as much as one at step 0.
+
+    UniPC's corrector would rebuild an edited latent from the previous step's and keep ~1-3% of it.
+    """
+    kw = dict(num_frames=5, height=32, width=32, steps=10, guidance=3.0, shift=5.0, seed=1, sampler=sampler)
+    e, n = backbone.encode_prompts(["a cat"]), backbone.encode_prompts([""])
+    delta = torch.randn(backbone.latent_shape(5, 32, 32), generator=torch.Generator().manual_seed(9)) * 0.5
+    plain = sample_latents(backbone, e, n, **kw)
+
+    def moved(k: int) -> float:
+        edited = sample_latents(backbone, e, n, latent_guidance=lambda i, t, x: x + delta if i == k else x, **kw)
+        return float((edited - plain).norm())
+
+    at_start = moved(0)
+    assert at_start > 0.5 * float(delta.norm())
+    for k in (1, 3, 6):
+        assert moved(k) > 0.7 * at_start, (sampler, k, moved(k), at_start)
+
+
 # -- weights ------------------------------------------------------------------------------------
 
 def test_offline_hub_load_says_how_to_get_weights(monkeypatch, tmp_path):
@@ -265,3 +286,49 @@ def test_bf16_path_keeps_fp32_islands_and_trains():
     assert any(float(w.detach().abs().max()) > 0 for w, _ in lora.masks)
     video = generate_video(b, "x", num_frames=5, height=32, width=32, steps=2, guidance=2.0, seed=0)
     assert video.shape == (5, 32, 32, 3) and video.std() > 0
+
+
+def test_head_lora_refuses_head_indices_outside_the_model(backbone):
+    from motionbench.errors import MotionBenchError
+
+    b = backbone
+    with pytest.raises(MotionBenchError, match=rf"block 0 names heads \[{b.num_heads}\], the model has "
+                                               rf"{b.num_heads} per block"):
+        add_head_lora(b.transformer, "edge", [[0, b.num_heads]] + [[0]] * (b.num_blocks - 1), rank=2, alpha=2)
+    with pytest.raises(MotionBenchError, match=r"block 0 names heads \[-1\]"):
+        add_head_lora(b.transformer, "edge", [[-1]] + [[0]] * (b.num_blocks - 1), rank=2, alpha=2)
+    with pytest.raises(TypeError):  # rank and alpha are named: a swapped pair cannot pass silently
+        add_head_lora(b.transformer, "edge", [[0]] * b.num_blocks, 2, 2)
+
+
+def test_reading_a_lora_needs_both_its_files(tmp_path):
+    from motionbench.backbones.lora import read_lora
+    from motionbench.errors import MotionBenchError
+
+    weights = tmp_path / "spatial.safetensors"
+    weights.write_bytes(b"\0" * 16)
+    with pytest.raises(MotionBenchError, match=r"LoRA files missing: need .*spatial.safetensors and .*spatial.json"):
+        read_lora(weights)  # the weights without their description
+    weights.unlink()
+    (tmp_path / "spatial.json").write_text("{}")
+    with pytest.raises(MotionBenchError, match="LoRA files missing"):
+        read_lora(weights)  # the description without the weights
+
+
+def test_the_gradient_of_rows_of_heads_a_lora_does_not_own_is_exactly_zero():
+    from motionbench.backbones import training_step
+
+    b = load_backbone("tiny", seed=0)
+    lora = add_head_lora(b.transformer, "one", [[1]] * b.num_blocks, rank=2, alpha=2)
+    set_lora_scales(b.transformer, {"one": 1.0})
+    lora.set_trainable(True)
+    with torch.no_grad():  # non-zero owned rows, so every B row gets a gradient before the mask
+        for w, m in lora.masks:
+            w.copy_(torch.randn(w.shape, generator=torch.Generator().manual_seed(1)) * m)
+    z = torch.randn(1, b.latent_channels, 2, 4, 4, generator=torch.Generator().manual_seed(0))
+    b.transformer.train()
+    training_step(b, TrainBatch(z, b.encode_prompts(["x"])), torch.Generator().manual_seed(0)).loss.backward()
+    for w, mask in lora.masks:
+        owned = mask.squeeze(1).bool()
+        assert torch.equal(w.grad[~owned], torch.zeros_like(w.grad[~owned]))
+        assert w.grad[owned].abs().sum() > 0

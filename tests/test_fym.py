@@ -1,8 +1,14 @@
-"""Follow-Your-Motion on the tiny random Wan (CPU): heads, decoupled LoRA, sparse/RoPE, motion loss, adapter."""
+"""Follow-Your-Motion on the tiny random Wan (CPU): heads, decoupled LoRA, sparse/RoPE, motion loss, adapter.
+
+The contract every method keeps (presets, options, state key, fit -> save -> load -> generate) is
+checked once for all methods in ``test_method_contract.py``; this file checks what is FYM's own.
+"""
 
 from __future__ import annotations
 
+import math
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,26 +19,28 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from motionbench.backbones import (  # noqa: E402
     add_noise,
     flow_matching_mse,
-    frame_positions,
     load_backbone,
     predict_velocity,
+    vae_frame_count,
     velocity_target,
 )
 from motionbench.backbones.lora import lora_state  # noqa: E402
+from motionbench.bench.manifest import load_manifest  # noqa: E402
 from motionbench.errors import ConfigError  # noqa: E402
 from motionbench.methods.base import GenerationRequest, Reference  # noqa: E402
 from motionbench.methods.config import build_config  # noqa: E402
 from motionbench.video import Clip  # noqa: E402
 
-import fym.heads as heads_mod  # noqa: E402
-from fym.adapter import GENERATION_ONLY, FollowYourMotion  # noqa: E402
-from fym.heads import HeadScores, classify_heads, position_major_index, template_scores  # noqa: E402
-from fym.losses import motion_cosine_loss  # noqa: E402
-from fym.rope import adaptive_positions  # noqa: E402
-from fym.sparse import sparse_indices  # noqa: E402
-from fym.stages import StageSettings, TemporalOptions, spatial_stage, temporal_stage  # noqa: E402
+import motionbench_fym.heads as heads_mod  # noqa: E402
+from motionbench_fym.adapter import FollowYourMotion  # noqa: E402
+from motionbench_fym.heads import HeadScores, classify_heads, position_major_index, template_scores  # noqa: E402
+from motionbench_fym.losses import motion_cosine_loss  # noqa: E402
+from motionbench_fym.rope import sparse_positions  # noqa: E402
+from motionbench_fym.sparse import sparse_indices  # noqa: E402
+from motionbench_fym.stages import StageSettings, TemporalOptions, spatial_stage, temporal_stage  # noqa: E402
 
 torch.set_num_threads(1)
+MANIFEST = Path(__file__).resolve().parents[1] / "data" / "manifest.yaml"
 
 
 def moving_square(num_frames: int = 17, size: int = 32, step: int = 1) -> np.ndarray:
@@ -58,41 +66,76 @@ SPLIT = ([[0, 1], [2]], [[2, 3], [0, 1, 3]])  # (spatial heads, temporal heads) 
 
 # -- head classification ------------------------------------------------------------------------
 
-def one_hot_qk(labels: torch.Tensor, dim: int, strength: float = 12.0) -> torch.Tensor:
-    return torch.nn.functional.one_hot(labels, dim).float() * strength
+def released_templates(num_frame: int, frame_size: int, block: int = 128) -> tuple[torch.Tensor, torch.Tensor]:
+    """A transcription of the released code's template construction (``get_attention_mask``, in
+    ``examples/wanvideo/Collect_attn_map.py``): 128-token blocks within ``frame_size // 128`` blocks
+    of each other; the temporal one is the same mask with tokens re-ordered (reshape + permute)."""
+    s = num_frame * frame_size
+    spatial = torch.zeros(s, s)
+    blocks = math.ceil(s / block)
+    for i in range(blocks):
+        for j in range(blocks):
+            if abs(i - j) < frame_size // block:
+                spatial[i * block:(i + 1) * block, j * block:(j + 1) * block] = 1
+    temporal = spatial.reshape(frame_size, num_frame, frame_size, num_frame).permute(1, 0, 3, 2).reshape(s, s)
+    return spatial, temporal
 
 
-def test_constructed_heads_are_classified(monkeypatch):
-    frames, per_frame = 3, 16
+def routed_heads(frames: int, per_frame: int, fractions: list[float]) -> tuple[torch.Tensor, torch.Tensor]:
+    """q/k ``[1, S, H, D]`` of heads whose queries attend either to their own frame or to their own
+    position in every frame: head ``h`` sends the queries at the first ``fractions[h]`` of each
+    frame's positions to their frame (1.0: a spatial head, 0.0: a temporal one, between: mixed)."""
     s = frames * per_frame
     token = torch.arange(s)
-    # head 0 attends to the tokens of its own frame; head 1 to the same position in every frame
-    q = torch.stack([one_hot_qk(token // per_frame, 16), one_hot_qk(token % per_frame, 16)], dim=1)[None]
-    monkeypatch.setattr(heads_mod, "CHUNK_ELEMENTS", 2 * s * 7)  # force several query chunks
-    w_s, w_t = template_scores(q, q, frames, per_frame, band=per_frame // 2)
-    scores = HeadScores(spatial=[w_s.tolist()], temporal=[w_t.tolist()], alpha=1.25, sigma=1.0, timestep=1000.0,
-                        latent_frames=frames, tokens_per_frame=per_frame, band=per_frame // 2)
-    assert scores.is_temporal() == [[False, True]]
-    assert w_s[0] > 0.6 and w_t[1] > 0.99 and w_s[1] < 0.34  # temporal head: only itself inside the frame band
+    frame, position = token // per_frame, token % per_frame
+    key = torch.cat([torch.nn.functional.one_hot(frame, frames), torch.nn.functional.one_hot(position, per_frame)],
+                    dim=-1).float()
+    strength = 25.0 * key.shape[-1] ** 0.5  # logits of 25 after the 1/sqrt(d) scale: a hard choice
+    queries = []
+    for fraction in fractions:
+        to_frame = position < round(fraction * per_frame)
+        q = torch.zeros_like(key)
+        q[to_frame, :frames] = key[to_frame, :frames]
+        q[~to_frame, frames:] = key[~to_frame, frames:]
+        queries.append(q * strength)
+    heads = len(fractions)
+    return torch.stack(queries, dim=1)[None], key[None, :, None].expand(1, s, heads, key.shape[-1])
 
 
-def test_template_scores_match_dense_definition():
-    """Chunked scores == sum(A * M) with M_t = the spatial band after permuting to position-major."""
-    frames, per_frame, band = 3, 6, 3
-    s = frames * per_frame
+def test_head_templates_and_split_follow_the_released_code(monkeypatch):
+    """Scores are sum(A * M) with the released code's masks, and the split is its rule (alpha 1.3)."""
+    frames, per_frame = 4, 256  # 16x16 tokens a frame: two 128-token blocks
+    spatial_mask, temporal_mask = released_templates(frames, per_frame)
+    q, k = routed_heads(frames, per_frame, [1.0, 0.0, 0.45])
     g = torch.Generator().manual_seed(0)
-    q, k = torch.randn(2, s, 4, 8, generator=g), torch.randn(2, s, 4, 8, generator=g)
-    attn = torch.softmax(q.transpose(1, 2) @ k.transpose(1, 2).transpose(-1, -2) / 8 ** 0.5, dim=-1)  # [B,H,S,S]
-    idx = torch.arange(s)
-    m_s = ((idx[:, None] - idx[None, :]).abs() <= band).float()
+    q = torch.cat([q, torch.randn(1, q.shape[1], 1, q.shape[-1], generator=g) * 3], dim=2)  # + a random head
+    k = torch.cat([k, torch.randn(1, k.shape[1], 1, k.shape[-1], generator=g) * 3], dim=2)
+    monkeypatch.setattr(heads_mod, "CHUNK_ELEMENTS", 4 * 1024 * 100)  # several query chunks
+    w_s, w_t = template_scores(q, k, frames, per_frame)
+    attn = torch.softmax(q[0].transpose(0, 1) @ k[0].transpose(0, 1).transpose(-1, -2) / q.shape[-1] ** 0.5, dim=-1)
+    s = frames * per_frame
+    torch.testing.assert_close(w_s, (attn * spatial_mask).sum(dim=(1, 2)) / s, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(w_t, (attn * temporal_mask).sum(dim=(1, 2)) / s, rtol=1e-5, atol=1e-6)
+    released_split = [not bool(wt < ws * 1.3) for ws, wt in zip(w_s, w_t)]  # the code: w_t < 1.3 w_s -> spatial
+    scores = HeadScores(spatial=[w_s.tolist()], temporal=[w_t.tolist()], alpha=1.3, sigma=1.0, timestep=1000.0,
+                        latent_frames=frames, tokens_per_frame=per_frame, block=128)
+    assert scores.is_temporal() == [released_split]
+    assert released_split[:3] == [False, True, False]  # the mixed head is spatial under the released band...
     pi = position_major_index(frames, per_frame)
-    perm = torch.zeros(s, s)
-    perm[idx, pi] = 1.0  # row i (frame-major) -> column pi(i) (position-major)
-    m_t = perm @ m_s @ perm.T
-    assert m_s.sum() == m_t.sum()
-    w_s, w_t = template_scores(q, k, frames, per_frame, band)
-    torch.testing.assert_close(w_s, (attn * m_s).sum(dim=(0, 2, 3)) / (2 * s))
-    torch.testing.assert_close(w_t, (attn * m_t).sum(dim=(0, 2, 3)) / (2 * s))
+    idx = torch.arange(s)
+    half = per_frame // 2  # ...and would be temporal under a band of half a frame's tokens
+    old_s = (attn[2] * ((idx[:, None] - idx[None]).abs() <= half)).sum()
+    old_t = (attn[2] * ((pi[:, None] - pi[None]).abs() <= half)).sum()
+    assert old_t >= 1.3 * old_s
+
+
+def test_frames_of_fewer_tokens_than_a_block_get_a_one_frame_band():
+    """The tiny model has 4-16 tokens a frame: the block is cut to one frame (not an empty band)."""
+    frames, per_frame = 3, 16
+    q, k = routed_heads(frames, per_frame, [1.0, 0.0])
+    w_s, w_t = template_scores(q, k, frames, per_frame)
+    # (a frame's positions can straddle two blocks of the position-major order, as in the released code)
+    assert w_s[0] > 0.99 and w_t[1] > 0.9 and w_s[1] < 0.34 and w_t[0] < 0.34
 
 
 def test_classify_heads_on_model_saves_and_reloads(tiny, tmp_path):
@@ -101,6 +144,7 @@ def test_classify_heads_on_model_saves_and_reloads(tiny, tmp_path):
     scores = classify_heads(tiny, z, e, alpha=1.25, seed=0)
     assert len(scores.spatial) == tiny.num_blocks and len(scores.spatial[0]) == tiny.num_heads
     assert scores.sigma == pytest.approx(0.9998, abs=1e-4)
+    assert scores.block == scores.tokens_per_frame == 4  # 32x32 pixels: 2x2 tokens, fewer than 128
     assert all(0 < w <= 1 for block in scores.spatial + scores.temporal for w in block)
     assert scores.counts(alpha=1e-6) == (0, 8) and scores.counts(alpha=1e6) == (8, 0)
     scores.save(tmp_path / "heads.json")
@@ -112,7 +156,7 @@ def test_classify_heads_on_model_saves_and_reloads(tiny, tmp_path):
 # -- decoupled LoRA -----------------------------------------------------------------------------
 
 def delta_rows(transformer, name):
-    """{(block, proj): (owned-row |delta| max, other-row |delta| max)} of adapter ``name``."""
+    """{(block, proj): per-head delta} of adapter ``name``."""
     out = {}
     d = transformer.config.attention_head_dim
     for b, block in enumerate(transformer.blocks):
@@ -170,8 +214,9 @@ def test_each_stage_lowers_its_loss(tiny):
     assert sp1 < 0.9 * sp0, (sp0, sp1)
 
     clip_latents = tiny.encode_video(clip)
-    sparse = tiny.encode_video(clip[sparse_indices(17, 9)])
-    pos = adaptive_positions(sparse.shape[2], clip_latents.shape[2])
+    idx = sparse_indices(17, 9)
+    sparse = tiny.encode_video(clip[idx])
+    pos = sparse_positions(idx)
     t0 = eval_loss(tiny, sparse, e, pos, motion=True)
     tp = temporal_stage(tiny, clip, clip_latents, e, SPLIT[1], settings(40, lr=2e-2),
                         TemporalOptions(sparse=True, sparse_frames=9, adaptive_rope=True, motion_loss=True))
@@ -180,15 +225,45 @@ def test_each_stage_lowers_its_loss(tiny):
     assert np.mean(tp.stats.losses[-10:]) < np.mean(tp.stats.losses[:10])
 
 
+def test_temporal_stage_trains_on_mse_plus_the_weighted_motion_term(tiny):
+    """With ``motion_loss`` the temporal stage's objective is MSE + motion_weight * motion term. Its first
+    step sees the same noise and (LoRA B = 0) the same prediction whatever the options, so the first
+    losses differ by exactly the motion term times the weight: 0 without it, linear in the weight."""
+    clip = moving_square(9)
+    e = tiny.encode_prompts(["a square"])
+    latents = tiny.encode_video(clip)
+
+    def first_loss(name: str, **options) -> float:
+        result = temporal_stage(tiny, clip, latents, e, SPLIT[1], settings(1), TemporalOptions(sparse=False, **options),
+                                frozen=(), name=name)
+        return result.stats.losses[0]
+
+    plain = first_loss("t0", motion_loss=False)
+    once = first_loss("t1", motion_loss=True, motion_weight=1.0)
+    twice = first_loss("t2", motion_loss=True, motion_weight=2.0)
+    assert once - plain > 1e-3  # the motion term is positive on an untrained prediction
+    assert twice - plain == pytest.approx(2 * (once - plain), rel=1e-4)
+    assert first_loss("t3", motion_loss=True, motion_weight=0.0) == pytest.approx(plain, rel=1e-6)
+
+
 # -- sparse sampling and adaptive RoPE ----------------------------------------------------------
 
-def test_adaptive_positions_follow_the_formula():
-    f, fs = 21, 5
-    expected = [f / 2 + (f / fs) * (i - fs / 2) for i in range(fs)]
-    assert adaptive_positions(fs, f).tolist() == pytest.approx(expected, abs=1e-12)
-    assert adaptive_positions(5, 5).tolist() == [0.0, 1.0, 2.0, 3.0, 4.0]
-    with pytest.raises(ValueError):
-        adaptive_positions(6, 5)
+def test_sparse_frames_keep_the_positions_of_the_dense_latents_they_stand_for():
+    # 81 -> 17 uniformly: pixel frames 0, 5, ..., 80; the sparse latents are closed by frames 0, 20, 40, 60, 80,
+    # which close dense latents 0, 5, 10, 15, 20 (the paper's F/F_s = 21/5 would give 0, 4.2, ..., 16.8)
+    assert sparse_positions(sparse_indices(81, 17)).tolist() == [0.0, 5.0, 10.0, 15.0, 20.0]
+    # the code preset's 45 -> 17: frames 0, 3, 6, 8, 11, ... 44; closing frames 0, 11, 22, 33, 44 of 12 latents
+    assert sparse_indices(45, 17)[::4] == [0, 11, 22, 33, 44]
+    assert sparse_positions(sparse_indices(45, 17)).tolist() == [0.0, 2.75, 5.5, 8.25, 11.0]
+    # a random pattern: each latent sits where the frame that closes it sits in the clip
+    drawn = [2, 3, 7, 8, 13, 14, 15, 19, 30]  # latents closed by frames 2, 13, 30
+    assert sparse_positions(drawn).tolist() == [0.5, 3.25, 7.5]
+    # the dense clip keeps its integer positions
+    assert sparse_positions(range(17)).tolist() == [0.0, 1.0, 2.0, 3.0, 4.0]
+    with pytest.raises(ValueError, match="4k\\+1"):
+        sparse_positions([0, 1, 2])
+    with pytest.raises(ValueError, match="sorted"):
+        sparse_positions([0, 2, 1, 3, 4])
 
 
 def test_sparse_indices():
@@ -208,36 +283,48 @@ def record_rope_inputs(transformer):
     return seen, handle
 
 
-@pytest.mark.parametrize("sparse,adaptive", [(True, True), (True, False), (False, True)])
-def test_temporal_stage_feeds_sparse_frames_with_stretched_positions(tiny, sparse, adaptive):
+@pytest.mark.parametrize("sparse,adaptive,pattern", [(True, True, "uniform"), (True, True, "random"),
+                                                     (True, False, "uniform"), (False, True, "uniform")])
+def test_temporal_stage_feeds_sparse_frames_at_their_clip_positions(tiny, sparse, adaptive, pattern):
     clip = moving_square(17)  # 5 latent frames
     e = tiny.encode_prompts(["a square"])
     seen, handle = record_rope_inputs(tiny.transformer)
     try:
-        result = temporal_stage(tiny, clip, tiny.encode_video(clip), e, SPLIT[1], settings(2),
-                                TemporalOptions(sparse=sparse, sparse_frames=5, adaptive_rope=adaptive))
+        result = temporal_stage(tiny, clip, tiny.encode_video(clip), e, SPLIT[1], settings(3),
+                                TemporalOptions(sparse=sparse, sparse_frames=5, sparse_pattern=pattern,
+                                                adaptive_rope=adaptive))
     finally:
         handle.remove()
-    frames_fed = {n for n, _ in seen}
-    if sparse:
-        assert frames_fed == {2} and result.latent_frames_per_step == [2, 2]  # 5 pixel frames -> 2 latents
-        expected = adaptive_positions(2, 5).tolist() if adaptive else None
-        assert all(p == expected for _, p in seen)
-        if adaptive:
-            assert expected == [0.0, 2.5]
-    else:
-        assert frames_fed == {5} and all(p is None for _, p in seen)
+    assert len(seen) == len(result.frames_per_step) == 3  # one forward pass per step
+    if not sparse:
+        assert {n for n, _ in seen} == {5} and all(p is None for _, p in seen)
+        return
+    assert {n for n, _ in seen} == {2} and result.latent_frames_per_step == [2, 2, 2]  # 5 pixel frames -> 2 latents
+    for (_, positions), frames in zip(seen, result.frames_per_step):
+        assert positions == ([frames[0] / 4, frames[4] / 4] if adaptive else None)
+    if pattern == "uniform" and adaptive:
+        assert seen[0][1] == [0.0, 4.0]  # frames 0, 4, 8, 12, 16: the sparse clip spans the dense latents 0..4
 
 
-def test_motion_loss():
+def test_motion_loss_compares_frame_differences_along_time():
+    """FYM's released form: cosine over time (dim 2) per channel and position, then the mean."""
+    # [B=1, C=2, T=3, h=1, w=1]; per channel the |differences| over time are
+    #   channel 0: pred |0->1|, |1->3| = (1, 2); target (0, 2, 2) -> (2, 0): cos = 2 / (sqrt(5) * 2) = 1/sqrt(5)
+    #   channel 1: pred (0, 0, 4) -> (0, 4); target (1, 2, 4) -> (1, 2): cos = 8 / (4 * sqrt(5)) = 2/sqrt(5)
+    pred = torch.tensor([[0.0, 1.0, 3.0], [0.0, 0.0, 4.0]]).reshape(1, 2, 3, 1, 1)
+    target = torch.tensor([[0.0, 2.0, 2.0], [1.0, 2.0, 4.0]]).reshape(1, 2, 3, 1, 1)
+    expected = 1 - (1 / math.sqrt(5) + 2 / math.sqrt(5)) / 2  # 0.3292 (per-frame-pair cosines would give 0.106)
+    assert float(motion_cosine_loss(pred, target)) == pytest.approx(expected, abs=1e-6)
+
     g = torch.Generator().manual_seed(0)
     target = torch.randn(1, 4, 4, 3, 3, generator=g)
     assert float(motion_cosine_loss(target + 0.7, target)) == pytest.approx(0.0, abs=1e-6)  # same differences
+    assert float(motion_cosine_loss(target[:, :, :1], target[:, :, :1])) == 0.0  # one frame: no motion
     static = target[:, :, :1].expand_as(target) + 0.01 * torch.randn(target.shape, generator=g)
-    assert float(motion_cosine_loss(static, target)) > 0.1
-    assert float(motion_cosine_loss(target[:, :, :1], target[:, :, :1])) == 0.0
     pred = static.clone().requires_grad_(True)
-    motion_cosine_loss(pred, target).backward()
+    loss = motion_cosine_loss(pred, target)
+    assert float(loss.detach()) > 0.05
+    loss.backward()
     assert pred.grad.abs().sum() > 0
 
 
@@ -254,16 +341,41 @@ def test_presets_and_ablation_switches():
     code = build_config(FollowYourMotion, ["preset=code"])
     assert (code.rank, code.lora_alpha, code.lr, code.spatial_steps, code.temporal_steps) == (16, 16.0, 1e-4, 1500, 1500)
     assert (code.spatial_weight_decay, code.temporal_weight_decay, code.alpha_threshold) == (0.1, 0.5, 1.3)
+    assert (code.train_frames, code.pixels, code.classify_block) == (45, 544 * 544, 128)
     ablated = build_config(FollowYourMotion, ["preset=paper", "sparse=false", "decoupled=off"])
     assert (ablated.sparse, ablated.decoupled, ablated.adaptive_rope, ablated.motion_loss) == (False, False, True, True)
-    with pytest.raises(ConfigError, match="multiple of 16"):
-        build_config(FollowYourMotion, ["train_height=100"])
     with pytest.raises(ConfigError, match="sparse_pattern"):
         build_config(FollowYourMotion, ["sparse_pattern=zigzag"])
+    with pytest.raises(ConfigError, match="pixels=0 must be > 0"):
+        build_config(FollowYourMotion, ["pixels=0"])
+
+
+def test_inference_defaults_are_the_released_ones():
+    """FYM samples as its released inference does, with Wan's standard negative prompt (not "")."""
+    from diffusers.pipelines.wan import pipeline_wan
+
+    for preset in ("paper", "code"):
+        cfg = build_config(FollowYourMotion, [f"preset={preset}"])
+        assert (cfg.sample_steps, cfg.guidance, cfg.sample_shift, cfg.sampler) == (35, 7.0, 5.0, "unipc")
+        assert cfg.negative_prompt.startswith("Bright tones, overexposed, static, blurred details")
+        assert f'negative_prompt = "{cfg.negative_prompt}"' in pipeline_wan.EXAMPLE_DOC_STRING  # diffusers' own text
+
+
+def test_default_benchmark_exercises_every_fym_switch():
+    """On the benchmark's clips, 'w/o sparse sampling' and 'w/o adaptive RoPE' change what trains."""
+    manifest = load_manifest(MANIFEST)
+    for preset in ("paper", "code"):
+        cfg = build_config(FollowYourMotion, [f"preset={preset}"])
+        for sample in manifest.samples:
+            frames = vae_frame_count(min(cfg.train_frames, sample.frames.count))
+            idx = sparse_indices(frames, cfg.sparse_frames)
+            assert len(idx) < frames, (preset, sample.id)  # sparse trains on fewer frames than dense
+            dense_positions = list(range(len(sparse_positions(idx))))
+            assert sparse_positions(idx).tolist() != dense_positions, (preset, sample.id)  # adaptive RoPE moves them
 
 
 def test_head_scores_are_reused_from_the_cache(tmp_path, monkeypatch):
-    import fym.heads
+    import motionbench_fym.heads
 
     reference = make_reference()
     first = FollowYourMotion(build_config(FollowYourMotion, ["preset=tiny", f"heads_cache={tmp_path / 'h'}"]))
@@ -273,12 +385,12 @@ def test_head_scores_are_reused_from_the_cache(tmp_path, monkeypatch):
     def forbidden(*args, **kwargs):
         raise AssertionError("heads were re-classified instead of reused")
 
-    monkeypatch.setattr(fym.heads, "classify_heads", forbidden)
+    monkeypatch.setattr(motionbench_fym.heads, "classify_heads", forbidden)
     second = FollowYourMotion(build_config(FollowYourMotion, ["preset=tiny", f"heads_cache={tmp_path / 'h'}",
                                                               "rank=2", "alpha_threshold=1e6"]))
     state = second.fit(reference, tmp_path / "w2")
     assert state.heads.alpha == 1e6 and state.info["heads"]["temporal"] == 0  # rule re-applied to cached scores
-    assert "temporal" not in state.loras
+    assert "temporal" not in state.adapters
 
 
 def test_offline_default_model_names_the_download(monkeypatch, tmp_path):
@@ -291,52 +403,40 @@ def test_offline_default_model_names_the_download(monkeypatch, tmp_path):
         method.fit(make_reference(), tmp_path / "w")
 
 
-def test_sizes_keep_the_aspect_ratio_at_the_training_area():
-    from fym.adapter import area_size
-
-    assert area_size((832, 480), 480 * 832) == (480, 832)
-    assert area_size((128, 128), 480 * 832) == (624, 624)  # a square clip is not cropped to 16:9
-    paper = FollowYourMotion(build_config(FollowYourMotion, ["preset=paper"]))
-    assert paper.train_size((256, 256)) == (624, 624) and paper.sample_size((256, 128)) == (448, 896)
-    fixed = FollowYourMotion(build_config(FollowYourMotion, ["preset=paper", "size_policy=fixed"]))
-    assert fixed.train_size((256, 256)) == (480, 832) and fixed.sample_size((250, 130)) == (128, 256)
-    assert FollowYourMotion(build_config(FollowYourMotion, ["preset=tiny"])).sample_size((128, 96)) == (32, 32)
-
-
-def test_state_key_ignores_generation_options():
-    base = FollowYourMotion(build_config(FollowYourMotion, ["preset=tiny"]))
-    for opt in ("guidance=7", "sample_steps=9", "temporal_scale=0.5", "negative_prompt=blurry", "heads_cache=/tmp/x"):
-        assert FollowYourMotion(build_config(FollowYourMotion, ["preset=tiny", opt])).state_key() == base.state_key()
-    for opt in ("rank=8", "sparse=false", "alpha_threshold=1.3", "model=wan2.1-1.3b-random"):
-        assert FollowYourMotion(build_config(FollowYourMotion, ["preset=tiny", opt])).state_key() != base.state_key()
-    assert {"guidance", "sample_steps", "spatial_scale"} <= GENERATION_ONLY
-
-
-def test_fit_generate_deterministic_and_state_roundtrip(tmp_path):
+def test_fit_records_both_stages_and_the_state_keeps_the_heads(tmp_path):
     method = FollowYourMotion(build_config(FollowYourMotion, ["preset=tiny"]))
     reference = make_reference()
     state = method.fit(reference, tmp_path / "work")
     info = state.info
     assert info["frames"] == 17 and info["heads"]["spatial"] + info["heads"]["temporal"] == 8
     assert info["heads"]["spatial"] > 0 and info["heads"]["temporal"] > 0  # both stages trained
+    assert set(state.adapters) == {"spatial", "temporal"}
     assert info["stages"]["temporal"]["latent_frames"] == 3  # 9 sparse frames of 17 -> 3 latents
-    request = GenerationRequest(prompt="a red ball", seed=3, num_frames=10, size=(40, 24), fps=8.0)
-    video = method.generate(state, reference, request)
-    assert video.shape == (10, 24, 40, 3) and video.dtype == np.uint8
-    assert np.array_equal(video, method.generate(state, reference, request))
-    other_seed = method.generate(state, reference, GenerationRequest("a red ball", 4, 10, (40, 24), 8.0))
-    assert not np.array_equal(video, other_seed)
-
+    assert info["stages"]["spatial"]["steps"] == info["stages"]["temporal"]["steps"] == 6
     saved = tmp_path / "state"
     saved.mkdir()
     method.save_state(state, saved)
-    assert {p.name for p in saved.iterdir()} >= {"heads.json", "fym_state.json", "spatial.safetensors", "temporal.safetensors"}
-    (saved / "fit.json").write_text('{"fit_seconds": 1.0}')  # the runner writes its own record beside ours
-    fresh = FollowYourMotion(build_config(FollowYourMotion, ["preset=tiny"]))
-    loaded = fresh.load_state(saved)
+    assert {p.name for p in saved.iterdir()} >= {"heads.json", "state.json", "spatial.safetensors",
+                                                 "temporal.safetensors"}
+    loaded = FollowYourMotion(build_config(FollowYourMotion, ["preset=tiny"])).load_state(saved)
     assert loaded.heads == state.heads and loaded.info == state.info
-    assert np.array_equal(fresh.generate(loaded, reference, request), video)
 
     # LoRA scales are generation options: zero scales give the base model, a different video
+    request = GenerationRequest(prompt="a red ball", seed=3, num_frames=10, size=(40, 24), fps=8.0)
+    video = method.generate(state, reference, request)
     base = FollowYourMotion(build_config(FollowYourMotion, ["preset=tiny", "spatial_scale=0", "temporal_scale=0"]))
     assert not np.array_equal(base.generate(base.load_state(saved), reference, request), video)
+
+
+def test_temporal_loss_is_mse_plus_the_motion_term_with_weight_one_by_default():
+    from motionbench_fym.losses import make_temporal_loss
+
+    g = torch.Generator().manual_seed(0)
+    pred, target = torch.randn(2, 3, 4, 2, 2, generator=g), torch.randn(2, 3, 4, 2, 2, generator=g)
+    weights = torch.tensor([1.0, 0.5])
+    mse = make_temporal_loss(0.0)(pred, target, None, weights)  # the batch is not read by the loss
+    motion = motion_cosine_loss(pred, target)
+    assert float(motion) > 0.01
+    assert float(make_temporal_loss()(pred, target, None, weights)) == pytest.approx(float(mse + motion), abs=1e-6)
+    assert float(make_temporal_loss(0.5)(pred, target, None, weights)) == pytest.approx(float(mse + 0.5 * motion),
+                                                                                          abs=1e-6)

@@ -18,14 +18,14 @@ from motionbench.metaeval.pairs import (
     time_reversed,
     trajectory_noise,
 )
-from motionbench.metaeval.references import Reference
+from motionbench.metaeval.references import SyntheticReference
 from motionbench.metaeval.stats import auc, average_ranks, cluster_bootstrap, spearman
 from motionbench.metrics.motion_matched import match_by_position, motion_fidelity_matched
 
 # Small, fast references: two single-object motions of one category, 64x64, 9 frames.
 SMALL = (
-    Reference("curve", "single_object", "single_object", 21, {"path": "curve"}, num_frames=9, size=(64, 64)),
-    Reference("zigzag", "single_object", "single_object", 22, {"path": "zigzag", "speed": 0.5}, num_frames=9, size=(64, 64)),
+    SyntheticReference("curve", "single_object", "single_object", 21, {"path": "curve"}, num_frames=9, size=(64, 64)),
+    SyntheticReference("zigzag", "single_object", "single_object", 22, {"path": "zigzag", "speed": 0.5}, num_frames=9, size=(64, 64)),
 )
 
 
@@ -137,8 +137,8 @@ def test_motion_change_on_hand_examples_and_time_symmetric_reversal():
 def test_negatives_that_are_the_same_motion_are_dropped():
     from motionbench.metaeval import MetaevalConfig, run_metaeval
 
-    squat = (Reference("squat", "human", "human", 34, {"action": "squat"}, size=(64, 64)),
-             Reference("wave", "human", "human", 33, {"action": "wave"}, size=(64, 64)))
+    squat = (SyntheticReference("squat", "human", "human", 34, {"action": "squat"}, size=(64, 64)),
+             SyntheticReference("wave", "human", "human", 33, {"action": "wave"}, size=(64, 64)))
     result = run_metaeval(MetaevalConfig(trackers=("gt",), variants=("matched",), references=squat, resamples=0))
     dropped = {(r, k) for r, k, _, _ in result.dropped}
     assert ("squat", "time_reversed") in dropped  # down-and-up played backwards is down-and-up
@@ -206,17 +206,60 @@ def test_matched_definition_on_hand_examples():
     assert motion_fidelity_matched(still, still, vis, size) == 1.0
 
 
+def test_matched_ignores_points_that_only_jitter_within_tracker_noise():
+    """Pairs whose point travels less than MIN_PATH_PX in both videos are dropped: the static background
+    that a tracker reports with a few hundredths of a pixel of jitter says nothing about motion."""
+    from motionbench.metrics.motion_matched import MIN_PATH_PX
+
+    rng = np.random.default_rng(0)
+    t = 6
+    moving = np.stack([np.linspace(4, 14, t), np.full(t, 4.0)], -1)[None]  # 2 px a step
+    starts = np.stack(np.meshgrid(np.arange(20, 60, 8.0), np.arange(20, 60, 8.0)), -1).reshape(-1, 1, 2)
+    ref = np.concatenate([moving, starts + rng.normal(0, 0.03, (len(starts), t, 2))])
+    gen = np.concatenate([moving, starts + rng.normal(0, 0.03, (len(starts), t, 2))])
+    vis = np.ones(ref.shape[:2], bool)
+    assert np.linalg.norm(np.diff(ref[1:], axis=1), axis=-1).sum(1).max() < MIN_PATH_PX  # jitter only
+    assert motion_fidelity_matched(gen, ref, vis, (64, 64)) == pytest.approx(1.0)
+    # a point that does move in the generated video is kept, and scores 0 against a still reference
+    gen[5, :, 0] += np.linspace(0, 5, t)
+    assert motion_fidelity_matched(gen, ref, vis, (64, 64)) == pytest.approx(0.5, abs=0.05)  # (its jitter vs 5 px: ~0)
+
+
+
+def test_matched_path_is_the_length_travelled_not_a_per_coordinate_norm():
+    """A generated point that creeps 0.3 px a step for 4 steps where the reference is still has travelled
+    1.2 px >= MIN_PATH_PX, so its pair counts (and scores 0); the root of the summed squares of its steps
+    (0.6 px) would wrongly call it still."""
+    from motionbench.metrics.motion_matched import MIN_PATH_PX, motion_fidelity_matched
+
+    t = 5
+    mover = np.stack([np.linspace(4, 12, t), np.full(t, 4.0)], -1)  # 2 px a step, same in both videos
+    still = np.full((t, 2), 40.0)
+    ref = np.stack([mover, still])
+    creep = still + np.stack([np.arange(t) * 0.3, np.zeros(t)], -1)
+    gen = np.stack([mover, creep])
+    assert 0.3 * (t - 1) >= MIN_PATH_PX > np.sqrt((t - 1) * 0.3 ** 2)
+    assert motion_fidelity_matched(gen, ref, np.ones((2, t), bool), (64, 64)) == pytest.approx(0.5)
+
+
+def test_matched_refuses_tracks_of_different_lengths_naming_both():
+    from motionbench.metrics.motion_matched import motion_fidelity_matched
+
+    ref = np.zeros((1, 4, 2))
+    with pytest.raises(ValueError, match=r"track lengths differ \(3 vs 4 frames\); align them first"):
+        motion_fidelity_matched(ref[:, :3], ref, np.ones((1, 4), bool), (8, 8))
+
 def test_matched_is_a_registered_default_variant():
+    from motionbench.metrics.scorer import FeatureOptions, build_scorer
     from motionbench.metrics.motion_fidelity import VARIANTS, MotionFidelity
-    from motionbench.metrics.scorer import build_scorer
     from motionbench.metrics.tracks import Tracks
 
     assert "matched" in VARIANTS and "dmt" in VARIANTS
-    scorer = build_scorer(("motion_fidelity",), tracker="lk", grid=8)
-    assert {"dmt", "matched"} <= set(scorer.variants)
+    scorer = build_scorer(("motion_fidelity",), FeatureOptions(tracker="lk", grid=8))
+    assert {"dmt", "matched"} <= {variant for _, variant, _ in scorer.outputs()}
     t = np.array([[[0, 0], [2, 1], [4, 2]]], float)
     tracks = Tracks(t, np.ones((1, 3), bool), (16, 16))
-    assert MotionFidelity("matched")(tracks, tracks) == 1.0
+    assert MotionFidelity("matched")(generated_tracks=tracks, reference_tracks=tracks) == 1.0
 
 
 def test_matched_reaches_auc_095_against_every_negative_with_true_tracks():

@@ -87,6 +87,11 @@ def test_clip_temporal_with_a_tiny_model(videos, tmp_path):
     assert rec["backend"] == "open_clip:mb-cli-tiny:random-init"
     res = runner.invoke(app, ["metric", "clip-text", str(videos[0]), "-p", "a pan", "--clip", "mb-cli-tiny:random"])
     assert res.exit_code == 0 and "clip_text:" in res.stdout and "raw cosine" in res.stdout
+    # The runner's window and size options, and the output says what it scored.
+    res = runner.invoke(app, ["metric", "clip-temporal", str(videos[0]), "--clip", "mb-cli-tiny:random",
+                              "--num-frames", "3", "--size", "32x32", "--json"])
+    applied = _json(res)["inputs"]["video"]
+    assert res.exit_code == 0 and (applied["frames"], applied["size"]) == (3, [32, 32])
 
 
 def test_clip_text_without_weights_is_skipped_with_the_command(videos):
@@ -109,6 +114,7 @@ def test_doctor_says_weights_are_absent_and_how_to_get_them():
     assert "CLIP weights are absent" in out and "motionbench download clip" in out
     assert "CoTracker3 is absent" in out and "motionbench download cotracker" in out
     assert "lk (CoTracker3 is absent)" in out
+    assert "source checkout at" in out and "package data" in out and "git commit" in out  # the first rows
 
 
 def test_bad_inputs_are_clear_errors(videos, tmp_path):
@@ -151,3 +157,70 @@ def test_track_file_without_size_takes_the_video_size(videos, tmp_path):
     assert res.exit_code == 0, res.output
     rec = _json(res)
     assert rec["value"] > 0.8 and rec["backend"].startswith("reference=file:ref.tracks.npz;generated=lk:")
+
+
+def test_two_track_files_without_size_are_one_pixel_space(tmp_path):
+    """Tracks of one video saved without `size`: compared as they are, not each rescaled to its own extent."""
+    rng = np.random.default_rng(3)
+    ref = np.cumsum(rng.normal(size=(30, 8, 2)), axis=1) + [60.0, 30.0]
+    left = np.argsort(ref[..., 0].max(axis=1))[:12]  # the points that stay furthest left: a narrower extent
+    gen = ref[left] + rng.normal(scale=0.3, size=(12, 8, 2))
+    np.savez(tmp_path / "ref.npz", tracks=ref)
+    np.savez(tmp_path / "gen.npz", tracks=gen)
+    for variant in ("dmt", "matched"):
+        res = runner.invoke(app, ["metric", "motion-fidelity", "-r", str(tmp_path / "ref.npz"), "-g",
+                                  str(tmp_path / "gen.npz"), "--variant", variant, "--json"])
+        assert res.exit_code == 0, res.output
+        same_space = (int(np.ceil(ref[..., 0].max())) + 1, int(np.ceil(ref[..., 1].max())) + 1)
+        unscaled = motion_fidelity(Tracks(gen, np.ones(gen.shape[:2], bool), same_space),
+                                   Tracks(ref, np.ones(ref.shape[:2], bool), same_space), variant)
+        assert _json(res)["value"] == pytest.approx(unscaled, abs=1e-9)
+    # A file that states its size puts a file without one in that pixel space.
+    np.savez(tmp_path / "ref_sized.npz", tracks=ref, size=[200, 100])
+    res = runner.invoke(app, ["metric", "motion-fidelity", "-r", str(tmp_path / "ref_sized.npz"), "-g",
+                              str(tmp_path / "gen.npz"), "--variant", "matched", "--json"])
+    sized = motion_fidelity(Tracks(gen, np.ones(gen.shape[:2], bool), (200, 100)),
+                            Tracks(ref, np.ones(ref.shape[:2], bool), (200, 100)), "matched")
+    assert _json(res)["value"] == pytest.approx(sized, abs=1e-9)
+
+
+def test_single_video_commands_take_the_runners_window_and_say_what_they_applied(videos):
+    from motionbench.metrics.trackers import LKTracker
+    from motionbench.video import probe, read_video
+
+    ref, same, _ = videos
+    n, (w, h) = probe(ref).num_frames, (probe(ref).width, probe(ref).height)
+    window = ["--start", "2", "--count", "8", "--num-frames", "5", "--size", "48x40"]
+    res = runner.invoke(app, ["metric", "motion-fidelity", "-r", str(ref), "-g", str(same), "--tracker", "lk",
+                              "--grid", "8", *window, "--json"])
+    assert res.exit_code == 0, res.output
+    rec = _json(res)
+    assert rec["inputs"]["reference"] == {"file": str(ref), "source_frames": n, "source_size": [w, h],
+                                          "window": [2, 10], "frames": 5, "size": [48, 40]}
+    assert rec["inputs"]["generated"]["file"] == str(same) and rec["inputs"]["generated"]["frames"] == 5
+    # The value is the metric of exactly those frames.
+    lk = LKTracker(grid=8)
+    a, b = (read_video(p, start=2, count=8, num_frames=5, size=(48, 40)) for p in (ref, same))
+    assert rec["value"] == pytest.approx(motion_fidelity(lk.track(b.frames), lk.track(a.frames), "dmt"), abs=1e-9)
+    text = runner.invoke(app, ["metric", "motion-fidelity", "-r", str(ref), "-g", str(same), "--tracker", "lk",
+                               "--grid", "8", *window])
+    out = " ".join(text.stdout.split())
+    assert f"reference: {ref} (frames 2-9 of {n}, resampled to 5; {w}x{h} -> 48x40)" in out
+
+
+def test_a_clip_too_long_to_decode_names_the_options_that_shorten_it(videos, monkeypatch):
+    import motionbench.video as video
+    from motionbench.errors import ConfigError, VideoError
+
+    ref, same, _ = videos
+    monkeypatch.setattr(video, "MAX_DECODED_PIXELS", 8 * 96 * 96)  # pretend memory allows 8 of the 12 frames
+    args = ["metric", "motion-fidelity", "-r", str(ref), "-g", str(same), "--tracker", "lk", "--grid", "8", "--json"]
+    res = runner.invoke(app, args)
+    assert isinstance(res.exception, VideoError) and "ref.mp4" in str(res.exception)
+    assert "--count, --num-frames, --size" in str(res.exception)
+    res = runner.invoke(app, args + ["--num-frames", "6", "--size", "48x40"])
+    assert res.exit_code == 0, res.output
+    for bad, message in ((["--num-frames", "1"], "--num-frames must be from 2"), (["--size", "5x5"], "--size"),
+                         (["--count", "0"], "--count must be from 2"), (["--start", "-1"], "--start must be >= 0")):
+        res = runner.invoke(app, args + bad)
+        assert isinstance(res.exception, ConfigError) and message in str(res.exception)

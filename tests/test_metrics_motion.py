@@ -7,15 +7,10 @@ import numpy as np
 import pytest
 
 from motionbench.metrics.api import GroundTruthTracks, ScoringItem
-from motionbench.metrics.motion_fidelity import (
-    VARIANTS,
-    MotionFidelity,
-    motion_fidelity,
-    motion_fidelity_dmt,
-    motion_fidelity_symmetric,
-)
+from motionbench.metrics.scorer import FeatureOptions, build_scorer
+from motionbench.metrics.motion_fidelity import VARIANTS, motion_fidelity, motion_fidelity_dmt, motion_fidelity_symmetric
 from motionbench.metrics.trackers import LKTracker
-from motionbench.metrics.tracks import Tracks, TracksError, load_tracks, save_tracks
+from motionbench.metrics.tracks import Tracks, TracksError, align_tracks, load_tracks, save_tracks
 from motionbench.video import Clip
 from tests.test_trackers import camera_clip, object_clip
 
@@ -75,17 +70,6 @@ def test_static_points_give_zero_vectors_not_nan():
     assert motion_fidelity_symmetric(half, one) == pytest.approx(0.5)
 
 
-def test_class_matches_function_and_attributes_do_not_drift():
-    g = Tracks(GEN, np.ones(GEN.shape[:2], bool), (10, 10))
-    r = Tracks(REF, np.ones(REF.shape[:2], bool), (10, 10))
-    for variant in ("dmt", "symmetric"):
-        assert MotionFidelity(variant)(g, r) == motion_fidelity(g, r, variant)
-    assert (MotionFidelity.name, MotionFidelity.higher_is_better, MotionFidelity.version) == ("motion_fidelity", True, "1")
-    assert "S - I" in MotionFidelity.convention and "shorter" in MotionFidelity.convention
-    with pytest.raises(ValueError, match="unknown motion fidelity variant"):
-        MotionFidelity("two-sided")
-
-
 def test_length_and_size_policy_keeps_same_motion_high():
     ref_frames, ref_gt = camera_clip("zigzag", frames=12, size=96)
     longer, _ = camera_clip("zigzag", frames=23, size=96, seed=4)
@@ -96,6 +80,40 @@ def test_length_and_size_policy_keeps_same_motion_high():
     assert motion_fidelity(lk.track(longer), ref, "dmt") > 0.8
     assert motion_fidelity(lk.track(bigger), ref, "dmt") > 0.8
     assert motion_fidelity(lk.track(circle), ref, "dmt") < 0.3
+
+
+def _path(xs, ys, size: tuple[int, int]) -> Tracks:
+    """One track through the points (xs[t], ys[t]) of a video of ``size``."""
+    t = np.stack([np.asarray(xs, float), np.asarray(ys, float)], -1)[None]
+    return Tracks(t, np.ones(t.shape[:2], bool), size)
+
+
+def test_alignment_resamples_both_to_the_shorter_video():
+    # a 9-frame generated video (x = t^2) against a 5-frame reference: both come out 5 frames long,
+    # the longer one read at the evenly spaced times 0, 2, 4, 6, 8 of its 9 frames
+    t = np.arange(9.0)
+    gen, ref = _path(t ** 2, t, (128, 128)), _path([0, 1, 3, 6, 10], [5] * 5, (128, 128))
+    g, r = align_tracks(gen, ref)
+    assert g.num_frames == r.num_frames == 5
+    np.testing.assert_allclose(g.tracks[0, :, 0], [0, 4, 16, 36, 64])
+    np.testing.assert_allclose(g.tracks[0, :, 1], [0, 2, 4, 6, 8])
+    np.testing.assert_allclose(r.tracks[0], ref.tracks[0])  # the shorter side is left exactly as it was
+    r, g = align_tracks(ref, gen)[::-1]  # the reference the longer one: the same rule
+    assert g.num_frames == r.num_frames == 5
+    np.testing.assert_allclose(r.tracks[0, :, 0], [0, 4, 16, 36, 64])
+
+
+def test_alignment_puts_generated_tracks_in_the_references_pixels():
+    # the same motion rendered at twice the width and four times the height
+    ref = _path([4, 6, 9, 13], [2, 3, 5, 8], (32, 16))
+    gen = _path([8, 12, 18, 26], [8, 12, 20, 32], (64, 64))
+    g, r = align_tracks(gen, ref)
+    assert g.size == r.size == (32, 16)
+    np.testing.assert_allclose(g.tracks, ref.tracks)
+    assert r is ref
+    # so the magnitude-aware form sees the same motion: exactly 1 (unscaled it would be 0.8 or lower)
+    assert motion_fidelity(gen, ref, "matched") == pytest.approx(1.0, abs=1e-12)
+    assert motion_fidelity(_path([8, 12, 18, 26], [8, 12, 20, 32], (32, 16)), ref, "matched") < 0.8
 
 
 @pytest.mark.parametrize("reference_side", ["lk", "gt"])
@@ -149,19 +167,20 @@ def _items(n: int):
     return [ScoringItem(f"m{i}", Clip(camera_clip("zigzag", seed=10 + i)[0], 8.0), "p") for i in range(n)]
 
 
-def test_reference_tracks_are_computed_once_and_cached_on_disk(tmp_path):
-    from motionbench.metrics.scorer import build_scorer
+LK12 = FeatureOptions(tracker="lk", grid=12)
 
+
+def test_reference_tracks_are_computed_once_and_cached_on_disk(tmp_path):
     ref_frames, _ = camera_clip("zigzag")
     ref = Clip(ref_frames, 8.0)
     items = _items(3)
-    s1 = build_scorer(("motion_fidelity",), tracker="lk", grid=12)
+    s1 = build_scorer(("motion_fidelity",), LK12)
     out1 = s1.score_sample(ref, items, cache_dir=tmp_path)
-    assert s1.tracker_calls == 1 + len(items)
+    assert s1.provider("reference_tracks").tracker_runs == 1 + len(items)  # once per video, all variants share it
     assert len(list((tmp_path / "tracks").glob("*.npz"))) == 1
-    s2 = build_scorer(("motion_fidelity",), tracker="lk", grid=12)
+    s2 = build_scorer(("motion_fidelity",), LK12)
     out2 = s2.score_sample(ref, items, cache_dir=tmp_path)
-    assert s2.tracker_calls == len(items)  # reference side read from the cache
+    assert s2.provider("reference_tracks").tracker_runs == len(items)  # reference side read from the cache
     for it in items:
         assert [v.value for v in out1[it.job]] == [v.value for v in out2[it.job]]
         assert {v.variant for v in out1[it.job]} == set(VARIANTS)
@@ -172,12 +191,10 @@ def test_reference_tracks_are_computed_once_and_cached_on_disk(tmp_path):
 
 
 def test_gt_tracker_uses_ground_truth_and_skips_without_it():
-    from motionbench.metrics.scorer import build_scorer
-
     ref_frames, gt = camera_clip("zigzag")
-    scorer = build_scorer(("motion_fidelity",), tracker="gt", grid=16)
+    scorer = build_scorer(("motion_fidelity",), FeatureOptions(tracker="gt", grid=16))
     gtt = GroundTruthTracks(gt.tracks, gt.visibility)
-    out = scorer.score_sample(Clip(ref_frames, 8.0), _items(1), reference_tracks=gtt)
+    out = scorer.score_sample(Clip(ref_frames, 8.0), _items(1), ground_truth=gtt)
     assert all(v.status == "ok" and v.value > 0.8 for v in out["m0"])
     assert out["m0"][0].backend.startswith("reference=gt;generated=lk:")
     out = scorer.score_sample(Clip(ref_frames, 8.0), _items(1))
@@ -185,22 +202,109 @@ def test_gt_tracker_uses_ground_truth_and_skips_without_it():
 
 
 def test_missing_cotracker_is_skipped_with_the_command_and_auto_falls_back_to_lk(tmp_path, monkeypatch):
-    from motionbench.metrics.scorer import build_scorer
-
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     monkeypatch.delenv("MOTIONBENCH_COTRACKER_REPO", raising=False)
-    scorer = build_scorer(("motion_fidelity",), tracker="cotracker3")
+    scorer = build_scorer(("motion_fidelity",), FeatureOptions(tracker="cotracker3"))
     out = scorer.score_sample(Clip(camera_clip("line")[0], 8.0), _items(1))
     assert all(v.status == "skipped" and v.value is None and "motionbench download cotracker" in v.reason for v in out["m0"])
-    auto = build_scorer(("motion_fidelity",), tracker="auto")
+    auto = build_scorer(("motion_fidelity",), FeatureOptions(tracker="auto"))
     assert auto.backends()["motion_fidelity"].startswith("lk:") and "grid=55" in auto.backends()["motion_fidelity"]
 
 
 def test_a_static_generated_video_scores_a_defined_low_number():
-    from motionbench.metrics.scorer import build_scorer
-
     ref_frames, _ = camera_clip("zigzag")
     static = Clip(camera_clip("static", seed=3)[0], 8.0)
-    out = build_scorer(("motion_fidelity",), tracker="lk", grid=12).score_sample(
+    out = build_scorer(("motion_fidelity",), LK12).score_sample(
         Clip(ref_frames, 8.0), [ScoringItem("s", static, "p")])
     assert [v.value for v in out["s"]] == [0.0] * len(VARIANTS)
+
+
+def _tracks(array: np.ndarray, visible: bool = True) -> Tracks:
+    return Tracks(array, np.full(array.shape[:2], visible), (64, 48))
+
+
+def test_motion_fidelity_computes_the_variant_it_is_asked_for():
+    # the hand-computed examples above, through the entry point the metric uses
+    gen, ref = _tracks(GEN), _tracks(REF)
+    assert motion_fidelity(gen, ref, "dmt") == pytest.approx(0.5)
+    assert motion_fidelity(gen, ref, "symmetric") == pytest.approx(0.75)
+    from motionbench.metrics.motion_matched import motion_fidelity_matched
+
+    matched = motion_fidelity_matched(GEN, REF, np.ones(REF.shape[:2], bool), (64, 48))
+    assert motion_fidelity(gen, ref, "matched") == pytest.approx(matched)
+    assert matched not in (pytest.approx(0.5), pytest.approx(0.75))
+    with pytest.raises(ValueError, match="unknown motion fidelity variant 'best'"):
+        motion_fidelity(gen, ref, "best")
+
+
+def test_matched_with_no_visible_reference_step_is_an_input_error_not_a_nan_score():
+    from motionbench.metrics.base import MetricInputError
+    from motionbench.metrics.motion_fidelity import MotionFidelity
+
+    gen, hidden = _tracks(GEN), _tracks(REF, visible=False)
+    with pytest.raises(MetricInputError, match="invisible at every step"):
+        MotionFidelity("matched")(generated_tracks=gen, reference_tracks=hidden)
+    # the other forms ignore visibility and score the same tracks
+    assert MotionFidelity("dmt")(generated_tracks=gen, reference_tracks=hidden) == pytest.approx(0.5)
+    assert MotionFidelity("symmetric")(generated_tracks=gen, reference_tracks=hidden) == pytest.approx(0.75)
+
+
+def test_tracks_of_different_lengths_are_refused_with_both_frame_counts():
+    from motionbench.metrics.motion_fidelity import similarity_matrix
+
+    # counts unlike any other size of the arrays (points, coordinates), so only the frame counts match
+    with pytest.raises(ValueError, match=r"track lengths differ \(5 vs 6 frames\); align them first"):
+        similarity_matrix(np.zeros((3, 5, 2)), np.zeros((4, 6, 2)))
+
+
+def test_track_arrays_of_the_wrong_shape_are_refused_naming_the_shapes():
+    vis = np.ones((2, 3), bool)
+    with pytest.raises(TracksError, match=r"tracks must be \[N, T, 2\] \(x, y\), got shape \(2, 3, 1, 2\)"):
+        Tracks(np.zeros((2, 3, 1, 2)), vis, (8, 8))  # four axes, even with 2 at the end
+    with pytest.raises(TracksError, match=r"visibility must be \[N, T\] = \(2, 3\), got \(3, 2\)"):
+        Tracks(np.zeros((2, 3, 2)), vis.T, (8, 8))
+    with pytest.raises(TracksError, match="at least 2 frames to have motion, got 1"):
+        Tracks(np.zeros((3, 1, 2)), np.ones((3, 1), bool), (8, 8))
+    t = Tracks(np.zeros((5, 3, 2)), np.ones((5, 3), bool), (8, 8))
+    assert (t.num_points, t.num_frames) == (5, 3)
+
+
+def test_inside_keeps_tracks_starting_in_the_box_edges_included():
+    starts = [(2, 3), (6, 9), (4, 5), (1.9, 5), (6.1, 5), (4, 2.9), (4, 9.1), (0, 0)]  # box (2, 3)-(6, 9)
+    arr = np.repeat(np.asarray(starts, float)[:, None], 2, axis=1)
+    arr[:, 1] += 1.0  # the second frame is outside for some: only the first frame decides
+    vis = np.ones(arr.shape[:2], bool)
+    vis[0, 1] = False
+    inner = Tracks(arr, vis, (16, 16)).inside((2, 3, 6, 9))
+    assert inner.tracks[:, 0].tolist() == [[2, 3], [6, 9], [4, 5]]
+    assert inner.visibility.tolist() == [[True, False], [True, True], [True, True]]
+    with pytest.raises(TracksError, match=r"no track starts inside the box \(10, 10, 12, 12\); is the box in "
+                                          r"this video's pixels \(16, 16\)\?"):
+        Tracks(arr, vis, (16, 16)).inside((10, 10, 12, 12))
+
+
+def test_coordinate_extent_holds_every_coordinate_of_all_files(tmp_path):
+    from motionbench.metrics.tracks import coordinate_extent, read_track_file
+
+    np.savez(tmp_path / "a.npz", tracks=np.array([[[0.0, 0.0], [4.2, 1.0]]]))
+    np.savez(tmp_path / "b.npz", tracks=np.array([[[3.0, 7.0], [2.0, 6.5]]]))
+    a, b = read_track_file(tmp_path / "a.npz"), read_track_file(tmp_path / "b.npz")
+    assert coordinate_extent(a, b) == (6, 8)  # ceil(4.2) + 1, ceil(7) + 1
+    assert coordinate_extent() == (1, 1)
+
+
+def test_a_corrupt_track_file_is_a_clear_error(tmp_path):
+    path = tmp_path / "torn.npz"
+    path.write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(TracksError, match=rf"{path}: cannot be read as an .npz track file"):
+        load_tracks(path, size=(8, 8))
+
+
+def test_tracks_resample_down_to_two_frames_keeping_the_ends():
+    from motionbench.metrics.tracks import resample_time
+
+    t = Tracks(GEN, np.ones(GEN.shape[:2], bool), (8, 8))
+    two = resample_time(t, 2)
+    assert np.allclose(two.tracks, GEN[:, [0, -1]])
+    with pytest.raises(TracksError, match=r"cannot resample tracks to 1 frame\(s\); need at least 2"):
+        resample_time(t, 1)

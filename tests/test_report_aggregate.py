@@ -130,6 +130,16 @@ def test_bootstrap_functions_on_known_inputs() -> None:
         bootstrap_mean_of_groups([[1.0], []], rng=rng)
 
 
+@pytest.mark.parametrize("level,z", [(0.95, 1.959964), (0.5, 0.674490)])
+def test_bootstrap_interval_has_the_normal_width_for_a_large_symmetric_sample(level: float, z: float) -> None:
+    """For 51 evenly spread values the mean's bootstrap distribution is close to normal, so the
+    percentile interval at ``level`` is mean -/+ z * sd / sqrt(n) (sd with ddof 0), z the normal quantile."""
+    x = np.linspace(-1.0, 1.0, 51)
+    half = z * x.std() / np.sqrt(x.size)
+    lo, hi = bootstrap_mean(x, rng=cell_rng(0, "width"), n_boot=80000, level=level)
+    assert lo == pytest.approx(-half, rel=0.025) and hi == pytest.approx(half, rel=0.025)
+
+
 def test_costs_count_fit_once_per_method_and_sample(small: Leaderboard) -> None:
     # fym fit seconds per sample 700, 720, 740, 760, written on both jobs of cam-pan and obj-car:
     # summing jobs would give camera 1060 and single 1120.
@@ -216,7 +226,8 @@ def test_rank_reported_ranks_them_together_when_asked() -> None:
 
 
 # ------------------------------------------------------------------ stores built record by record
-def write_store(run: Path, entries: list[tuple], *, metric: str = "motion_fidelity", variant: str = "dmt") -> Path:
+def write_store(run: Path, entries: list[tuple], *, metric: str = "motion_fidelity", variant: str = "dmt",
+                version: str = "1", convention: str = "test") -> Path:
     """entries: (method, sample, category, prompt_index, value | None | "genfail")."""
     run.mkdir(parents=True)
     with open(run / "generations.jsonl", "w") as g, open(run / "scores.jsonl", "w") as s:
@@ -232,8 +243,8 @@ def write_store(run: Path, entries: list[tuple], *, metric: str = "motion_fideli
                 continue
             s.write(to_json_line(ScoreRecord(
                 job=job, method=method, sample=sample, category=category, prompt_index=p, seed=0, metric=metric,
-                variant=variant, status="ok" if value is not None else "error", value=value, version="1",
-                backend="tracker:lk:grid=8", convention="test", higher_is_better=True,
+                variant=variant, status="ok" if value is not None else "error", value=value, version=version,
+                backend="tracker:lk:grid=8", convention=convention, higher_is_better=True,
                 reason=None if value is not None else "ValueError: no tracks")))
     return run
 
@@ -278,7 +289,7 @@ def test_a_row_missing_a_category_gets_no_mean_of_categories(tmp_path: Path) -> 
     assert c.value is None and "human" in c.note and c.rank is None
     assert cell(lb, OVERALL_SAMPLES, "ditflow", "motion_fidelity/dmt").value == pytest.approx(0.4)
     assert cell(lb, OVERALL_CATEGORIES, "fym", "motion_fidelity/dmt").value == pytest.approx(0.7)
-    assert cell(lb, "human", "ditflow", "motion_fidelity/dmt").note == "all 1 scores skipped or failed"
+    assert cell(lb, "human", "ditflow", "motion_fidelity/dmt").note == "all 1 scores failed"  # status "error"
     assert any("ditflow / motion_fidelity/dmt: overall (mean of categories) not computed" in line
                for line in lb.footer_lines())
 
@@ -292,7 +303,7 @@ def test_clear_errors_for_unknown_runs_metrics_and_options(tmp_path: Path) -> No
     with pytest.raises(ReportError, match="by='sample'"):
         build([SMALL], by="sample")
     (tmp_path / "empty").mkdir()
-    (tmp_path / "empty" / "run.json").write_text("{}")
+    (tmp_path / "empty" / "run.json").write_text('{"schema": 2}')
     with pytest.raises(ReportError, match="no generations.jsonl or scores.jsonl records"):
         build([tmp_path / "empty"])
 
@@ -349,3 +360,82 @@ def test_published_numbers_need_a_citation_and_numbers(tmp_path: Path) -> None:
         load_reported_file(bad)
     with pytest.raises(ReportError, match="no published-numbers folder"):
         load_reported(tmp_path / "absent")
+
+
+def test_comparability_is_backend_and_version_never_the_convention_text(tmp_path: Path) -> None:
+    """Rewording a convention (same version) keeps runs comparable; another version does not."""
+    entries = [("fym", "a", "camera", 0, 0.8), ("fym", "b", "camera", 0, 0.6)]
+    old = write_store(tmp_path / "old", entries, convention="unit steps; identity subtracted")
+    new = write_store(tmp_path / "new", [("ditflow", s, c, p, v) for _, s, c, p, v in entries],
+                      convention="unit per-step displacements; the identity is subtracted")
+    newer = write_store(tmp_path / "newer", [("ditflow", s, c, p, v) for _, s, c, p, v in entries], version="2",
+                        convention="unit per-step displacements; the identity is subtracted")
+    lb = build([old, new])
+    col = lb.column("motion_fidelity/dmt")
+    assert (col.backends, col.versions) == (("tracker:lk:grid=8",), ("1",)) and len(col.conventions) == 1
+    assert not lb.has_mixed and cell(lb, OVERALL_SAMPLES, "ditflow", "motion_fidelity/dmt").value == pytest.approx(0.7)
+    with pytest.raises(MixedBackendsError, match=r"backend 'tracker:lk:grid=8' \(version 1\) used by fym; "
+                                                  r"backend 'tracker:lk:grid=8' \(version 2\) used by ditflow"):
+        build([old, newer])
+
+
+def test_a_cell_whose_scores_all_failed_says_failed_and_one_all_skipped_says_skipped(tmp_path: Path) -> None:
+    """A metric that ran and failed on every video (e.g. a camera that cannot be solved from a noisy
+    video) is a different fact from one that could not run (no weights): the cell says which."""
+    from motionbench.report.render import to_markdown
+
+    run = write_store(tmp_path / "r", [("fym", "a", "camera", 0, 0.5), ("ditflow", "a", "camera", 0, None)])
+    text = to_markdown(build([run], by="overall"))
+    assert "| ditflow | 0 | failed |" in text  # n: samples with a score
+    scores = tmp_path / "r" / "scores.jsonl"
+    scores.write_text(scores.read_text().replace('"status": "error"', '"status": "skipped"'))
+    c = cell(build([run]), "camera", "ditflow", "motion_fidelity/dmt")
+    assert c.note == "all 1 scores skipped"
+    assert "| ditflow | 0 | skipped |" in to_markdown(build([run], by="overall"))
+
+
+def test_leaderboard_bootstrap_settings_are_checked_at_their_bounds():
+    from motionbench.report.aggregate import build_leaderboard
+
+    for kwargs, message in [({"n_boot": 99}, r"n_boot=99: use at least 100"),
+                            ({"level": 1.0}, r"level=1.0: the interval level must be in \[0.5, 1\)"),
+                            ({"level": 1.5}, r"level=1.5: the interval level"),
+                            ({"level": 0.4}, r"level=0.4: the interval level"),
+                            ({"level": -0.2}, r"level=-0.2: the interval level")]:
+        with pytest.raises(ReportError, match=message):
+            build_leaderboard([], **kwargs)
+    # the bounds themselves pass these checks (and fail later, on the empty list of runs, for another reason)
+    for kwargs in ({"n_boot": 100}, {"level": 0.5}, {"level": 0.999}):
+        try:
+            build_leaderboard([], **kwargs)
+        except ReportError as exc:
+            assert "n_boot" not in str(exc) and "interval level" not in str(exc)
+
+
+def test_bootstrap_percentiles_and_defaults_are_exactly_the_documented_ones():
+    from motionbench.report.bootstrap import _percentiles
+
+    assert _percentiles(np.arange(1001.0), 0.95) == pytest.approx((25.0, 975.0), abs=1e-9)  # 2.5th, 97.5th
+    values = np.random.default_rng(7).random(40)  # continuous means: one replicate more moves the percentiles
+    assert bootstrap_mean(values, rng=np.random.default_rng(3)) == bootstrap_mean(
+        values, rng=np.random.default_rng(3), n_boot=2000, level=0.95)  # the defaults: 2000 replicates
+    with pytest.raises(TypeError):  # the generator is named, never taken by position
+        bootstrap_mean(values, np.random.default_rng(3))
+
+
+def test_grouped_bootstrap_resamples_when_any_group_has_two_or_more_values():
+    rng = np.random.default_rng(0)
+    lo, hi = bootstrap_mean_of_groups([[0.1, 0.5, 0.9], [0.3]], rng=rng)  # 3 values and a fixed one
+    assert lo < hi
+    assert bootstrap_mean_of_groups([[0.1], [0.3]], rng=rng) is None
+
+
+def test_select_task_with_no_runs_defaults_to_motion_transfer_and_names_bad_tasks():
+    from motionbench.report.aggregate import select_task
+    from motionbench.tasks import MOTION_TRANSFER
+
+    assert select_task([], None) == ([], MOTION_TRANSFER)
+    with pytest.raises(ReportError, match=r"task 'dance' is not a task; tasks: "):
+        select_task([], "dance")
+    with pytest.raises(ReportError, match=rf"these runs hold no record of the {MOTION_TRANSFER} task \(they hold none\)"):
+        select_task([], MOTION_TRANSFER)

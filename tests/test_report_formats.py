@@ -46,7 +46,7 @@ def test_markdown_golden_by_category_with_reported() -> None:
     text = to_markdown(build([SMALL], with_reported=True))
     check_golden("small_by_category_reported.md", text)
     # Spot checks that hold whatever the golden file says.
-    assert "| ditflow | 2 | **0.345** [0.320, 0.370] | 0.650 (n=1) |" in text
+    assert "| ditflow | 2 | **0.345** [0.320, 0.370] | 0.650 (n=1) ≈ |" in text
     assert "| FYM ‡ | — | 0.380 | 0.971 | 727.0 | — | — |" in text
 
 
@@ -150,3 +150,22 @@ def test_cli_unknown_format_and_run() -> None:
     assert proc.returncode == 2 and "--format 'xlsx' is not known" in proc.stderr
     proc = run_cli("no-such-run")
     assert proc.returncode == 2 and "run 'no-such-run' not found" in proc.stderr
+
+
+@pytest.mark.parametrize("width", [60, 80, 200])
+def test_the_terminal_table_splits_its_columns_to_fit_rather_than_cutting_numbers(width: int) -> None:
+    """Each part fits the screen, no cell is cut short (no ellipsis), and every column and every full
+    interval is printed in one of the parts."""
+    from rich.console import Console
+
+    from motionbench.report.terminal import _all_skipped, _terminal_header, print_table
+
+    lb = build([SMALL], by="overall")
+    buf = io.StringIO()
+    print_table(lb, Console(file=buf, width=width, force_terminal=True, color_system=None))
+    text = buf.getvalue()
+    assert "…" not in text and max(len(line.rstrip()) for line in text.splitlines()) <= width
+    assert ("(1/" in text) == (width == 60)  # 60 columns split this leaderboard; 80 and 200 hold it whole
+    assert ".770–.945" in text  # fym's motion interval, whole (see test_cli_terminal_table_shows_cells_and_footer)
+    shown = [c for c in lb.columns if not _all_skipped(lb, c)]
+    assert shown and all(_terminal_header(c).split("\n")[0] in text for c in shown)

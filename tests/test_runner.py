@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
-from runner_support import PixelDistanceScorer, comparable, moving_texture, use_plugin, write_manifest  # noqa: E402
+from runner_support import comparable, moving_texture, pixel_scorer, use_plugin, write_manifest  # noqa: E402
 
 from motionbench.errors import ConfigError  # noqa: E402
 from motionbench.run.execute import MethodChoice  # noqa: E402
@@ -47,7 +47,9 @@ def test_run_writes_store_and_resumes_without_redoing(tmp_path: Path) -> None:
     assert out.shape == ref.shape and np.abs(out - ref).mean() < 4
 
     info = json.loads((tmp_path / "run" / "run.json").read_text())
-    assert info["config"]["methods"] == {"reference": {}, "slowref": {"delay": 0.0, "log": str(log)}}
+    assert info["schema"] == 2 and info["settings"]["manifest"] == str(manifest.resolve())
+    assert info["settings"]["methods"] == {"reference": {}, "slowref": {"delay": 0.0, "log": str(log)}}
+    assert info["request"]["seeds"] == [0, 1]
     assert info["versions"]["motionbench"] and "torch" in info["versions"] and "commit" in info["git"]
     assert info["device"]["requested"] == "cpu"
 
@@ -152,7 +154,7 @@ def test_resume_with_other_options_is_refused(tmp_path: Path) -> None:
         execute_run(config(manifest, tmp_path / "run", "refrence"))
     # A new method joins the existing run; --fresh moves the old run aside and starts over.
     execute_run(config(manifest, tmp_path / "run", "static"))
-    assert set(json.loads((tmp_path / "run" / "run.json").read_text())["config"]["methods"]) == {"fitcount", "static"}
+    assert set(json.loads((tmp_path / "run" / "run.json").read_text())["settings"]["methods"]) == {"fitcount", "static"}
     fresh = execute_run(config(manifest, tmp_path / "run", MethodChoice("fitcount", ("gain=2.0",)), fresh=True))
     assert fresh.moved_aside is not None and fresh.moved_aside.name.startswith("run.old-")
     assert len(RunStore(fresh.moved_aside).generation_records()) == 4
@@ -210,7 +212,7 @@ def test_shards_partition_groups_and_merge_into_the_unsharded_run(tmp_path: Path
 
 def test_parse_seeds_and_shard() -> None:
     assert parse_seeds("0,1") == (0, 1) and parse_seeds("0-3,2") == (0, 1, 2, 3)
-    with pytest.raises(ConfigError, match="not an integer"):
+    with pytest.raises(ConfigError, match="'x' is not a seed"):
         parse_seeds("0,x")
     assert Shard.parse("1/4") == Shard(1, 4)
     for bad in ("4/4", "1", "-1/2", "a/b"):
@@ -220,7 +222,7 @@ def test_parse_seeds_and_shard() -> None:
 
 def test_scoring_stage_scores_once_per_backend(tmp_path: Path) -> None:
     manifest = write_manifest(tmp_path / "data", {"a": "ok", "b": "ok"})
-    scorer = PixelDistanceScorer()
+    scorer = pixel_scorer()
     cfg = config(manifest, tmp_path / "run", "reference", "static", "shuffle", "noise")
     summary = execute_run(cfg, scorer=scorer)
     assert summary.scoring.jobs_scored == 16 and summary.scoring.values["ok"] == 16
@@ -231,15 +233,15 @@ def test_scoring_stage_scores_once_per_backend(tmp_path: Path) -> None:
     # The anchors land where they should: the reference is nearly itself, noise is farthest.
     assert by_method["reference"] < 5 < by_method["static"]
     assert by_method["shuffle"] > by_method["reference"] and by_method["noise"] > max(by_method["static"], by_method["shuffle"])
-    assert json.loads((tmp_path / "run" / "run.json").read_text())["metric_backends"] == {"pixel_l1": "pixels:v1"}
+    assert json.loads((tmp_path / "run" / "run.json").read_text())["metric_backends"] == {"pixel_l1": "pixels"}
 
     execute_run(cfg, scorer=scorer)  # nothing new to score
     assert len(scorer.calls) == 2 and len(store.score_records()) == 16
 
-    other = PixelDistanceScorer("pixels:v2")
+    other = pixel_scorer("pixels:v2")
     result = rescore_run(tmp_path / "run", other)
     assert result.jobs_scored == 16 and result.jobs_already_scored == 0
-    assert {r.backend for r in store.score_records()} == {"pixels:v1", "pixels:v2"}
+    assert {r.backend for r in store.score_records()} == {"pixels", "pixels:v2"}
     assert rescore_run(tmp_path / "run", other).jobs_scored == 0
 
 
@@ -259,7 +261,7 @@ def test_score_videos_from_another_tool(tmp_path: Path) -> None:
     with store.locked():
         adopted = adopt_videos(store, videos, manifest, "theirs")
         assert adopted.adopted == 2 and len(adopted.problems) == 1 and "zzz" in adopted.problems[0]
-        score_run(store, {s.id: s for s in manifest.samples}, PixelDistanceScorer())
+        score_run(store, {s.id: s for s in manifest.samples}, pixel_scorer())
         assert adopt_videos(store, videos, manifest, "theirs").already == 2
     scores = {r.job: r.value for r in store.score_records()}
     assert set(scores) == {"theirs/a/1-s3", "theirs/b/0-s0"}
@@ -320,30 +322,43 @@ def test_a_killed_fit_leaves_nothing_that_counts_as_a_state(tmp_path: Path) -> N
 
 
 def test_skipped_scores_count_as_done_and_errors_are_retried(tmp_path: Path) -> None:
-    from motionbench.metrics.api import ScoreValue
+    from mb_test_plugin.metrics import PixelL1
 
-    class PartlyFailingScorer(PixelDistanceScorer):
-        """pixel_l1 plus a metric skipped for missing weights and one that fails while ``broken``."""
+    from motionbench.metrics import Metric, MetricInputError
+    from motionbench.metrics.providers import DecodedInputs, TrackFeatures
+    from motionbench.metrics.scorer import Scorer
+    from motionbench.metrics.trackers import TrackerChoice
 
+    class Fragile(Metric):
+        """Fails (as a metric whose input it cannot handle) while ``broken``."""
+
+        name, higher_is_better, version, convention = "fragile", True, "1", "1 when it works"
+        needs = ("generated_frames",)
         broken = True
 
-        def backends(self) -> dict[str, str]:
-            return {**super().backends(), "needs_weights": "w:unavailable", "fragile": "f:v1"}
+        def __call__(self, generated_frames):
+            if Fragile.broken:
+                raise MetricInputError("deliberately broken")
+            return 1.0
 
-        def score_sample(self, reference, items, **kw):
-            out = super().score_sample(reference, items, **kw)
-            for job in out:
-                out[job].append(ScoreValue("needs_weights", "", "skipped", None, "1", "w:unavailable", "", True,
-                                           "weights missing; run `motionbench download`"))
-                out[job].append(ScoreValue("fragile", "", "error" if self.broken else "ok",
-                                           None if self.broken else 1.0, "1", "f:v1", "", True))
-            return out
+    class NeedsTracks(Metric):
+        """Skipped here: its tracker is not on this machine."""
 
+        name, higher_is_better, version, convention = "needs_tracks", True, "1", "never scored here"
+        needs = ("generated_tracks",)
+
+        def __call__(self, generated_tracks):
+            raise AssertionError("a skipped metric is never called")
+
+    missing = TrackFeatures(TrackerChoice("cotracker3", None, "weights missing; run `motionbench download cotracker`"))
+    scorer = Scorer([PixelL1(), NeedsTracks(), Fragile()], [DecodedInputs(), missing])
+    assert scorer.backends() == {"pixel_l1": "pixels", "needs_tracks": "cotracker3:unavailable", "fragile": "pixels"}
     manifest = write_manifest(tmp_path / "data", {"a": "ok"})
-    scorer = PartlyFailingScorer()
     first = execute_run(config(manifest, tmp_path / "run", "reference"), scorer=scorer)
     assert first.scoring.values == {"ok": 2, "skipped": 2, "error": 2}
-    scorer.broken = False
+    reasons = {r.metric: r.reason for r in RunStore(tmp_path / "run").score_records()}
+    assert reasons["needs_tracks"].endswith("motionbench download cotracker`") and reasons["fragile"] == "deliberately broken"
+    Fragile.broken = False
     second = rescore_run(tmp_path / "run", scorer)
     assert second.jobs_scored == 2 and second.values["ok"] == 4  # the errors were retried
     third = rescore_run(tmp_path / "run", scorer)
@@ -351,27 +366,94 @@ def test_skipped_scores_count_as_done_and_errors_are_retried(tmp_path: Path) -> 
 
 
 def test_a_new_variant_is_scored_on_rescore_and_only_once(tmp_path: Path) -> None:
-    from dataclasses import replace
+    from mb_test_plugin.metrics import PixelL1
 
-    class VariantScorer(PixelDistanceScorer):
-        """pixel_l1 under several variant names (as motion fidelity has dmt, symmetric, matched)."""
+    from motionbench.metrics.providers import DecodedInputs
+    from motionbench.metrics.scorer import Scorer
 
-        def __init__(self, variants: tuple[str, ...]) -> None:
-            super().__init__()
-            self.variants = variants
+    class PixelForms(PixelL1):
+        """pixel_l1 in several forms (as motion fidelity has dmt, symmetric, matched)."""
 
-        def outputs(self) -> list[tuple[str, str, str]]:
-            return [("pixel_l1", v, self.backend) for v in self.variants]
-
-        def score_sample(self, reference, items, **kw):
-            out = super().score_sample(reference, items, **kw)
-            return {job: [replace(vals[0], variant=v) for v in self.variants] for job, vals in out.items()}
+        variants = ("x", "y")
 
     manifest = write_manifest(tmp_path / "data", {"a": "ok"})
-    execute_run(config(manifest, tmp_path / "run", "reference"), scorer=VariantScorer(("x",)))
-    added = rescore_run(tmp_path / "run", VariantScorer(("x", "y")), manifest=manifest)
+    execute_run(config(manifest, tmp_path / "run", "reference"), scorer=Scorer([PixelForms("x")], [DecodedInputs()]))
+    both = Scorer(PixelForms.every_variant(), [DecodedInputs()])
+    added = rescore_run(tmp_path / "run", both, manifest=manifest)
     assert added.jobs_scored == 2 and added.jobs_already_scored == 0
     keys = [(r.job, r.variant) for r in RunStore(tmp_path / "run").score_records()]
     assert sorted(set(keys)) == sorted((f"reference/a/{i}-s0", v) for i in (0, 1) for v in "xy")
-    again = rescore_run(tmp_path / "run", VariantScorer(("x", "y")), manifest=manifest)
+    again = rescore_run(tmp_path / "run", both, manifest=manifest)
     assert (again.jobs_scored, again.jobs_already_scored) == (0, 2)
+
+def test_shard_of_is_the_same_in_every_process_and_version() -> None:
+    """Shards of one run are run by different processes, often on different machines and days: the
+    owner of a group must not depend on the process (Python's ``hash`` of a str is salted per process)."""
+    import subprocess
+
+    keys = [f"{m}/sample-{i}" for m in ("fym", "reference", "ditflow") for i in range(12)]
+    probe = f"from motionbench.run.plan import shard_of; print([shard_of(k, 4) for k in {keys!r}])"
+    seen = set()
+    for hash_seed in ("1", "2", "3"):
+        out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120,
+                             env={"PATH": "/usr/bin:/bin", "PYTHONHASHSEED": hash_seed, "OMP_NUM_THREADS": "1"})
+        assert out.returncode == 0, out.stderr
+        seen.add(out.stdout.strip())
+    assert seen == {str([shard_of(k, 4) for k in keys])}
+    # Pinned (the first 8 bytes of sha256, big-endian, mod n): a run half done with one version is
+    # finished by another without any group changing owner.
+    assert [shard_of(k, 4) for k in ("fym/camera-pan", "reference/a", "static/toy-object-line")] == [3, 0, 0]
+
+
+def test_the_tuned_methods_go_through_the_runner(tmp_path: Path) -> None:
+    """What `make run` does for FYM and a baseline, on the tiny random Wan: fit once per reference (the
+    state saved in the run's store), generate each job, write whole videos. (Reusing saved states is
+    checked with the test plug-in's fitting method above.)"""
+    manifest = write_manifest(tmp_path / "data", {"a": "ok"}, prompts=("a red fox",))
+    methods = (MethodChoice("fym", ("preset=tiny",)), MethodChoice("two-stage-lora", ("preset=tiny",)))
+    first = execute_run(config(manifest, tmp_path / "run", *methods, num_frames=5))
+    assert (first.ok, len(first.failed)) == (2, 0), first.failed
+    store = RunStore(tmp_path / "run")
+    recs = store.latest_generations()
+    frames = {}
+    for name in ("fym", "two-stage-lora"):
+        rec = recs[f"{name}/a/0-s0"]
+        assert rec.status == "ok" and rec.fit_seconds > 0 and not rec.fit_cached
+        assert rec.method_config["model"] == "tiny"
+        states = list((store.states_dir / name).iterdir())
+        assert len(states) == 1 and (states[0] / ".complete").exists()
+        frames[name] = read_video(tmp_path / "run" / rec.video).frames
+        assert frames[name].shape == (5, 64, 64, 3)
+    assert np.abs(frames["fym"].astype(np.int16) - frames["two-stage-lora"].astype(np.int16)).mean() > 1.0
+
+
+def test_shard_parse_accepts_exactly_zero_to_n_minus_one():
+    assert (Shard.parse("0/1").index, Shard.parse("0/1").count) == (0, 1)  # one shard: the whole run
+    assert (Shard.parse(" 3 / 4 ").index, Shard.parse("3/4").count) == (3, 4)
+    for bad in ("4/4", "5/4", "0/0", "1/0"):
+        with pytest.raises(ConfigError, match=rf"--shard '{bad}': need 0 <= i < n"):
+            Shard.parse(bad)
+
+
+def test_make_executor_builds_the_kind_asked_for_without_starting_ray():
+    from motionbench.run.executors import LocalExecutor, make_executor
+    from motionbench.run.ray_executor import RayExecutor
+
+    assert type(make_executor("local")) is LocalExecutor
+    ray = make_executor("".join(["r", "ay"]), ray_address="10.0.0.1:6379")  # a parsed argument, not a literal
+    assert type(ray) is RayExecutor and ray.address == "10.0.0.1:6379"  # connects only when it runs
+    with pytest.raises(ConfigError, match="--ray-address only applies with --executor ray"):
+        make_executor("local", ray_address="10.0.0.1:6379")
+    for kind in ("slurm", "dask"):  # names after and before the known ones
+        with pytest.raises(ConfigError, match=f"unknown executor '{kind}'; choose one of: local, ray"):
+            make_executor(kind)
+
+
+def test_the_local_executor_closes_each_method_it_built_once_after_the_last_group(tmp_path: Path) -> None:
+    """A method frees its models in close(): once per run, after every group (a failed one included)."""
+    manifest = write_manifest(tmp_path / "data", {"a": "ok", "broken": "corrupt", "b": "ok"})
+    log = tmp_path / "log.txt"
+    outcome = execute_run(config(manifest, tmp_path / "run", MethodChoice("fitcount", (f"log={log}",))))
+    assert outcome.ok == 4 and len(outcome.failed) == 2  # the broken reference fails its group
+    lines = log.read_text().splitlines()
+    assert [line.split()[0] for line in lines].count("close") == 1 and lines[-1].startswith("close ")

@@ -73,18 +73,35 @@ def test_third_party_method_runs_through_its_entry_point(tmp_path: Path) -> None
     recs = RunStore(tmp_path / "run").latest_generations()
     assert recs["fitcount/a/1-s0"].status == "ok" and recs["fitcount/a/1-s0"].method_config["brightness"] == 7
     info = json.loads((tmp_path / "run" / "run.json").read_text())
-    assert info["config"]["methods"]["fitcount"] == {"gain": 1.0, "brightness": 7, "log": ""}
+    assert info["settings"]["methods"]["fitcount"] == {"gain": 1.0, "brightness": 7, "log": ""}
+
+
+def _listing(command: str) -> subprocess.CompletedProcess:
+    """``motionbench COMMAND`` in a fresh interpreter, printing which of the implementation modules it imported."""
+    watched = ("mb_test_plugin.methods", "mb_test_plugin.metrics", "motionbench.methods.reference",
+               "motionbench.methods.external", "motionbench.metrics.clip", "motionbench.metrics.motion_fidelity",
+               "torch")
+    code = ("import sys; from typer.testing import CliRunner; from motionbench.cli import app; "
+            f"r = CliRunner().invoke(app, [{command!r}]); assert r.exit_code == 0, r.output; "
+            f"print('LOADED', [m for m in {watched!r} if m in sys.modules]); print(r.output)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env={**subprocess_env(), "COLUMNS": "250"},
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    return out
 
 
 def test_listing_methods_imports_none_of_them() -> None:
-    code = ("import sys; from typer.testing import CliRunner; from motionbench.cli import app; "
-            "r = CliRunner().invoke(app, ['methods']); assert r.exit_code == 0, r.output; "
-            "loaded = [m for m in ('mb_test_plugin', 'motionbench.methods.reference', 'motionbench.methods.external', 'torch') if m in sys.modules]; "
-            "print('LOADED', loaded); print(r.output)")
-    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=subprocess_env(), capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr
-    assert "LOADED []" in out.stdout
+    out = _listing("methods")
+    assert "LOADED []" in out.stdout  # only the light specs were imported
     assert "Seeded uniform random noise" in out.stdout and "Test plugin: raises" in out.stdout
+
+
+def test_listing_metrics_shows_plugins_and_imports_no_builtin_metric() -> None:
+    out = _listing("metrics")
+    # track_error's entry point names its class (the other form), so listing imports its module only.
+    assert "LOADED ['mb_test_plugin.metrics']" in out.stdout
+    assert "CLIP text alignment" in out.stdout and "Test plugin: mean absolute pixel difference" in out.stdout
+    assert "Test plugin: mean distance (px)" in out.stdout
 
 
 def test_failed_jobs_give_exit_code_1_and_a_summary(tmp_path: Path) -> None:
@@ -123,3 +140,24 @@ def test_fresh_moves_the_old_run_aside(tmp_path: Path) -> None:
     old = [p for p in tmp_path.iterdir() if p.name.startswith("run.old-")]
     assert len(old) == 1 and {r.method for r in RunStore(old[0]).generation_records()} == {"noise"}
     assert {r.method for r in RunStore(tmp_path / "run").generation_records()} == {"static"}
+
+
+def test_shards_run_by_processes_with_different_hash_seeds_cover_the_run_once(tmp_path: Path) -> None:
+    """`--shard i/n` from the command line: each shard is its own process (another machine, another
+    ``PYTHONHASHSEED``), and together they run every job of the unsharded run exactly once."""
+    manifest = write_manifest(tmp_path / "data", {s: "ok" for s in "abcdef"}, prompts=("a red fox",))
+    out = tmp_path / "run"
+    base = ["run", "--method", "reference", "--method", "static", "--manifest", str(manifest), "--out", str(out),
+            "--device", "cpu", "--no-score"]
+    env = subprocess_env()
+    owned = []
+    for index, hash_seed in ((0, "1"), (1, "2")):
+        before = {r.job for r in finished_lines(out / "generations.jsonl")}
+        r = subprocess.run([sys.executable, "-m", "motionbench", *base, "--shard", f"{index}/2"], cwd=REPO,
+                           env={**env, "PYTHONHASHSEED": hash_seed}, capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stderr
+        owned.append({r.job for r in finished_lines(out / "generations.jsonl")} - before)
+    every = {f"{m}/{s}/0-s0" for m in ("reference", "static") for s in "abcdef"}
+    assert owned[0] and owned[1] and not owned[0] & owned[1]
+    assert owned[0] | owned[1] == every
+    assert Counter(r.job for r in finished_lines(out / "generations.jsonl")) == Counter(every)

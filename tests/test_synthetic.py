@@ -126,7 +126,12 @@ def test_ground_truth_tracks_follow_the_pixels(generator, params):
     assert np.median(true_ssd) < 0.5 * np.median(off_ssd)
 
 
-@pytest.mark.parametrize("generator", GENERATORS)
+# The tracking generators texture every region so a point tracker has something to follow; the toy
+# world's flat colours are deliberate (a colour is a word of its captions) and are tested in test_toy_world.
+TEXTURED = tuple(g for g in GENERATORS if not g.startswith("toy_"))
+
+
+@pytest.mark.parametrize("generator", TEXTURED)
 def test_every_region_is_textured(generator):
     clip = render(generator, seed=5, num_frames=5, appearance=1)
     grey = clip.frames.astype(np.float32).mean(axis=-1)  # [T, H, W]
@@ -300,7 +305,7 @@ def test_shipped_manifest_covers_every_category_and_renders():
             assert check_params(source.generator, source.params) == [], sample.id
             clip = render(source.generator, seed=source.seed, params=source.params, num_frames=sample.frames.count,
                           size=sample.size, fps=sample.fps)
-            assert clip.frames.shape == (17, 128, 128, 3)
+            assert clip.frames.shape == (81, 128, 128, 3)
             loaded = load_sample(sample)  # the path the runner takes
             assert np.array_equal(loaded.clip.frames, clip.frames)
             assert np.array_equal(loaded.ground_truth.tracks, clip.tracks)

@@ -106,6 +106,22 @@ def test_lk_on_a_static_clip_reports_no_motion():
     assert est.visibility.all()
 
 
+def test_lk_drops_points_that_fail_the_forward_backward_check():
+    """A step is kept only if tracking the point back lands within ``fb_threshold`` pixels of where it
+    started. On a smooth sub-pixel pan LK's round trip misses by a few hundredths of a pixel: a
+    threshold below that fails (nearly) every point, and the lost points add no motion of their own."""
+    frames, gt = camera_clip("line", frames=4, grid=8, amp=3.0)
+    kept = LKTracker(grid=8).track(frames)
+    assert kept.visibility[:, 1:].mean() > 0.9
+    strict = LKTracker(grid=8, fb_threshold=1e-5, search=0).track(frames)
+    assert strict.visibility[:, 0].all() and strict.visibility[:, 1:].mean() < 0.1
+    lost = ~strict.visibility[:, 1]
+    np.testing.assert_array_equal(strict.tracks[lost, 1], strict.tracks[lost, 0])  # held: nothing left to follow
+    # the second chance (patch search + single-level LK) is held to the same check
+    searched = LKTracker(grid=8, fb_threshold=1e-5).track(frames)
+    assert searched.visibility[:, 1:].mean() < 0.1
+
+
 def test_grid_is_kept_inside_the_box():
     pts = grid_points((100, 50), 10, box=(10, 5, 40, 30))
     assert len(pts) > 0
@@ -126,8 +142,10 @@ def test_unknown_tracker_and_bad_grid_are_clear_errors():
 
     with pytest.raises(ConfigError, match="choose one of"):
         build_tracker("raft")
-    with pytest.raises(ConfigError, match="at least 2"):
+    with pytest.raises(ConfigError, match="--grid .* must be from 2 to 256, got 1"):
         build_tracker("lk", grid=1)
+    with pytest.raises(ConfigError, match="must be from 2 to 256, got 100000"):  # 10^10 tracks otherwise
+        build_tracker("lk", grid=100_000)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -163,16 +181,16 @@ def test_cotracker3_builds_and_tracks_with_random_weights():
 def test_cotracker3_checkpoint_file_loads_through_the_scorer(tmp_path):
     import torch
 
+    from motionbench.metrics.scorer import FeatureOptions, build_scorer
     from motionbench.metrics.api import ScoringItem
-    from motionbench.metrics.scorer import build_scorer
     from motionbench.video import Clip
 
     torch.manual_seed(0)
     predictor = torch.hub.load(COTRACKER_REPO, "cotracker3_offline", source="local", pretrained=False)
     ckpt = tmp_path / "scaled_offline.pth"
     torch.save(predictor.model.state_dict(), ckpt)
-    scorer = build_scorer(("motion_fidelity",), tracker="cotracker3", grid=4, tracker_repo=COTRACKER_REPO,
-                          tracker_checkpoint=str(ckpt))
+    scorer = build_scorer(("motion_fidelity",), FeatureOptions(tracker="cotracker3", grid=4, tracker_repo=COTRACKER_REPO,
+                                                               tracker_checkpoint=str(ckpt)))
     backend = scorer.backends()["motion_fidelity"]
     assert backend.startswith("cotracker3_offline:sha256=") and backend.endswith("grid=4")
     ref = Clip(camera_clip("line", frames=6, size=64)[0], 8.0)
@@ -183,3 +201,68 @@ def test_cotracker3_checkpoint_file_loads_through_the_scorer(tmp_path):
     matched = values["matched"]
     assert (matched.status == "ok" and np.isfinite(matched.value)) or (
         matched.status == "error" and "no reliable reference motion" in matched.reason), matched
+
+
+def _gray(seed: int = 3, size: int = 160) -> np.ndarray:
+    import cv2
+
+    return cv2.cvtColor(texture(seed, size), cv2.COLOR_RGB2GRAY)
+
+
+def test_patch_ncc_is_the_normalised_correlation_of_the_two_patches():
+    from motionbench.metrics.trackers import _patch_ncc
+
+    a = _gray()
+    p = np.array([60.0, 70.0])
+    assert _patch_ncc(a, a, p, p, 7) == pytest.approx(1.0, abs=1e-6)
+    assert _patch_ncc(a, 255 - a, p, p, 7) == pytest.approx(-1.0, abs=1e-6)  # the inverted look
+    assert _patch_ncc(a, a, p, p + 40, 7) < 0.5  # another place of the texture
+    # a barely textured patch (one grey level on one pixel): still a correlation, not "flat"
+    flat = np.full((40, 40), 100, np.uint8)
+    up, down = flat.copy(), flat.copy()
+    up[20, 20], down[20, 20] = 101, 99
+    assert _patch_ncc(up, down, np.array([20.0, 20.0]), np.array([20.0, 20.0]), 7) == pytest.approx(-1.0, abs=1e-6)
+    assert _patch_ncc(flat, up, np.array([20.0, 20.0]), np.array([20.0, 20.0]), 7) == 1.0  # flat: nothing to compare
+
+
+def test_search_finds_a_patch_moved_within_its_radius_to_the_sub_pixel_offset():
+    tracker = LKTracker(search=32, patch=7)
+    a = _gray(size=200)
+    shifts = [(20, 13), (32, 0), (0, 32), (-25, -30), (0, 25)]
+    points = np.array([[80.3, 90.6], [80.3, 90.6], [80.3, 90.6], [120.4, 130.2], [90.7, 10.2]])
+    for (dx, dy), p in zip(shifts, points):
+        b = np.roll(a, (dy, dx), axis=(0, 1))
+        guesses, found = tracker._search(a, b, p[None])
+        assert found[0], (dx, dy)
+        assert guesses[0] == pytest.approx(p + (dx, dy), abs=1e-6), (dx, dy)
+    # beyond the radius: not searched, so the true place is not what comes back
+    for dx, dy in [(0, -60), (60, 0), (0, 60)]:
+        b = np.roll(a, (dy, dx), axis=(0, 1))
+        guesses, found = tracker._search(a, b, np.array([[100.0, 100.0]]))
+        assert not found[0] or np.abs(guesses[0] - (100 + dx, 100 + dy)).max() > 2, (dx, dy)
+
+
+def test_search_recovers_points_that_single_level_lk_loses():
+    a = _gray(size=160)
+    frames = np.stack([np.repeat(np.roll(a, (0, 18 * i), axis=(0, 1))[..., None], 3, -1) for i in range(3)])
+    points = grid_points((160, 160), 6, (40, 40, 100, 100))
+    lost = LKTracker(levels=0, search=0).track_points(frames, points)
+    found = LKTracker(levels=0, search=32).track_points(frames, points)
+    truth = points[:, None] + np.array([[0, 0], [18, 0], [36, 0]])[None]
+    assert lost.visibility[:, 1:].mean() < 0.5  # 18 px a frame is too far for one LK level
+    assert found.visibility.all()
+    assert np.abs(found.tracks - truth).max() < 0.5
+
+
+def test_points_lost_at_a_step_move_with_their_nearest_visible_neighbours():
+    tracker = LKTracker(neighbours=1)
+    tracks = np.zeros((3, 2, 2), np.float32)
+    tracks[:, 0] = [[10, 10], [12, 10], [-20, 10]]  # lost point, its neighbour A, a far point B
+    tracks[1, 1] = [62, 10]  # A moved 50 px; B stayed (nearer to the lost point's old place than A's new one)
+    tracks[2, 1] = [-20, 10]
+    tracks[0, 1] = [999, 999]  # what LK left for the lost point
+    tracker._carry_lost(tracks, np.array([False, True, True]), 1)
+    assert tracks[0, 1].tolist() == [60, 10]
+    everyone = tracks.copy()
+    tracker._carry_lost(tracks, np.array([False, False, False]), 1)  # nobody to follow: left as it is
+    assert np.array_equal(tracks, everyone)

@@ -113,6 +113,45 @@ def test_pyav_fallback_reads_the_same_frames(tmp_path: Path, monkeypatch: pytest
     np.testing.assert_array_equal(with_decord.frames, with_pyav.frames)
 
 
+def test_a_48_pixel_wide_video_decodes_though_decord_cannot_copy_its_frames(tmp_path: Path) -> None:
+    """decord 0.6 fails on 48-pixel-wide frames (a copy-size check of its own); read_video then
+    decodes the file with PyAV instead of calling it corrupt."""
+    frames = textured_frames(9, (48, 48))
+    path = write_video(tmp_path / "a.mp4", frames, fps=8)
+    clip = read_video(path, start=1, count=5)
+    luma = np.array([0.299, 0.587, 0.114])
+    assert clip.frames.shape == (5, 48, 48, 3) and np.abs(clip.frames @ luma - frames[1:6] @ luma).mean() < 4
+
+
 def test_clip_rejects_wrong_dtype() -> None:
     with pytest.raises(ValueError, match="uint8"):
         Clip(np.zeros((2, 4, 4, 3), np.float32), 8.0)
+
+
+def test_a_video_appears_under_its_name_only_when_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Readers (a resumed run, a report) may look at any moment, and a writer may be killed at any
+    moment: while frames are being encoded, the final name holds nothing or the previous whole video,
+    never a half-written one. The real encoder runs; the test only looks at the folder between frames."""
+    import av
+
+    path = tmp_path / "videos" / "0-s0.mp4"
+    write_video(path, textured_frames(4, (32, 32)), fps=8)
+    old = path.read_bytes()
+    seen = []
+    real = av.VideoFrame.from_ndarray
+
+    def look(array, *args, **kwargs):
+        partial = [p.name for p in path.parent.iterdir() if p.name != path.name]
+        seen.append((path.read_bytes() == old, partial))
+        return real(array, *args, **kwargs)
+
+    monkeypatch.setattr(av.VideoFrame, "from_ndarray", look)
+    frames = textured_frames(64, (32, 32))  # more than x264's look-ahead, so packets are written mid-way
+    write_video(path, frames, fps=8)
+    monkeypatch.undo()
+    assert len(seen) == 64
+    assert all(unchanged for unchanged, _ in seen), seen  # the old video stayed whole until the new one was
+    assert all(name.endswith(".partial.mp4") for _, partial in seen for name in partial), seen  # beside it
+    assert sum(bool(partial) for _, partial in seen) > 16, seen  # the frames went to the temporary file
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # renamed into place, no temporary left
+    assert read_video(path).num_frames == 64

@@ -14,7 +14,8 @@ Methods (:mod:`.session`)
 
 Frames (:mod:`.frames`)
     ``vae_frame_count(n, "floor"|"ceil")`` (the 4k+1 policy), ``latent_frame_count``,
-    ``resize_frames(frames, h, w)`` (cover + centre-crop), ``round_size``.
+    ``resize_frames(frames, h, w)`` (cover + centre-crop), ``round_size``, ``size_multiple(backbone)``
+    (VAE factor x patch), ``working_size(clip_size, pixels, multiple)`` (aspect kept).
 
 Training (:mod:`.flow`)
     ``train(backbone, params, batch_fn, steps=, lr=, loss_fn=, after_step=...)`` -> ``TrainStats``:
@@ -38,6 +39,13 @@ LoRA on attention heads (:mod:`.lora`)
     self-attention q/k/v projections restricted to the output rows of the given heads (other rows
     get exactly zero update); ``save_lora`` / ``load_lora`` (safetensors + JSON);
     ``set_lora_scales``; ``lora_parameters``; ``lora_state`` / ``install_lora`` (in memory); ``remove_loras``.
+
+Inpainting (:mod:`.vace`, imported from there: it is the recapture task's backbone)
+    ``load_vace_backbone(model, ...)`` -> the same :class:`WanBackbone` around a Wan2.1-VACE
+    transformer (``tiny``, ``wan2.1-vace-1.3b-random``, hub ids, local folders); ``control_latents``
+    (video + visibility mask -> VACE's 96-channel control), ``sample_inpaint`` (with a ``Prefix`` of
+    packed context frames), ``VaceSession``. Training passes the control through
+    ``TrainBatch.conditioning``.
 """
 
 from motionbench.backbones.attention import QKProbeProcessor, probe_self_attention
@@ -54,7 +62,14 @@ from motionbench.backbones.flow import (
     training_step,
     velocity_target,
 )
-from motionbench.backbones.frames import latent_frame_count, resize_frames, round_size, vae_frame_count
+from motionbench.backbones.frames import (
+    latent_frame_count,
+    resize_frames,
+    round_size,
+    size_multiple,
+    vae_frame_count,
+    working_size,
+)
 from motionbench.backbones.rope import FramePositionRope, frame_positions, install_frame_position_rope
 from motionbench.backbones.sampling import generate_video, initial_noise, make_scheduler, sample_latents
 from motionbench.backbones.wan import SPECS, WAN_1_3B_HUB_ID, WanBackbone, load_backbone
@@ -65,5 +80,5 @@ __all__ = [
     "add_noise", "flow_matching_mse", "frame_positions", "generate_video", "initial_noise",
     "install_frame_position_rope", "latent_frame_count", "load_backbone", "loss_weights", "make_scheduler",
     "predict_velocity", "probe_self_attention", "resize_frames", "round_size", "sample_latents", "sample_sigmas",
-    "shift_sigmas", "train", "training_step", "vae_frame_count", "velocity_target",
+    "shift_sigmas", "size_multiple", "train", "training_step", "vae_frame_count", "velocity_target", "working_size",
 ]

@@ -41,11 +41,13 @@ class TrainBatch:
         latents: clean latents ``x0`` ``[B, C, F, h, w]`` (float32).
         prompt_embeds: ``[B, L, D]`` text embeddings.
         frame_positions: temporal RoPE position of each latent frame (``None``: 0, 1, 2, ...).
+        conditioning: extra transformer inputs by keyword (VACE: ``control_hidden_states``).
     """
 
     latents: torch.Tensor
     prompt_embeds: torch.Tensor
     frame_positions: torch.Tensor | None = None
+    conditioning: dict[str, torch.Tensor] = field(default_factory=dict)
 
 
 @dataclass
@@ -125,13 +127,15 @@ LossFn = Callable[[torch.Tensor, torch.Tensor, TrainBatch, torch.Tensor], torch.
 
 
 def predict_velocity(backbone: WanBackbone, x_t: torch.Tensor, sigmas: torch.Tensor, prompt_embeds: torch.Tensor,
-                     positions: torch.Tensor | None = None) -> torch.Tensor:
+                     positions: torch.Tensor | None = None,
+                     conditioning: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
     """One transformer forward: velocity prediction for noisy latents at noise levels ``sigmas``."""
     timesteps = (sigmas * NUM_TRAIN_TIMESTEPS).to(backbone.device, torch.float32)
+    extra = {k: v.to(backbone.device, backbone.dtype) for k, v in (conditioning or {}).items()}
     with frame_positions(backbone.transformer, positions):
         return backbone.transformer(hidden_states=x_t.to(backbone.device, backbone.dtype), timestep=timesteps,
                                     encoder_hidden_states=prompt_embeds.to(backbone.device, backbone.dtype),
-                                    return_dict=False)[0]
+                                    return_dict=False, **extra)[0]
 
 
 def training_step(backbone: WanBackbone, batch: TrainBatch, generator: torch.Generator, *, shift: float = 5.0,
@@ -145,7 +149,7 @@ def training_step(backbone: WanBackbone, batch: TrainBatch, generator: torch.Gen
     sigmas = sample_sigmas(x0.shape[0], generator, shift, timestep_sampling)
     noise = torch.randn(x0.shape, generator=generator, dtype=torch.float32).to(backbone.device)
     x_t = add_noise(x0, noise, sigmas.to(backbone.device))
-    pred = predict_velocity(backbone, x_t, sigmas, batch.prompt_embeds, batch.frame_positions)
+    pred = predict_velocity(backbone, x_t, sigmas, batch.prompt_embeds, batch.frame_positions, batch.conditioning)
     target = velocity_target(x0, noise)
     loss = loss_fn(pred.float(), target, batch, loss_weights(sigmas, weighting).to(backbone.device))
     return StepOutput(loss=loss, pred=pred, target=target, sigmas=sigmas)

@@ -11,12 +11,17 @@ Policy for other frame counts (used by every method in MotionBench):
 * generation (decoding): sample the next ``4k + 1`` count (``"ceil"``) and drop the trailing
   extra frames, so the returned video has exactly the requested count.
 
+Sizes: a video's height and width must be multiples of the backbone's *size multiple*, the VAE's
+spatial factor times the transformer's patch size (8 x 2 = 16 for Wan2.1; :func:`size_multiple`).
+A method's *working size* (:func:`working_size`) keeps a clip's aspect ratio at about a given
+number of pixels, rounded to that multiple.
+
 Resizing keeps the aspect ratio: scale to cover the target, then centre-crop.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -53,6 +58,30 @@ def latent_frame_count(num_frames: int, factor: int = TEMPORAL_FACTOR) -> int:
 def round_size(size: int, multiple: int = SPATIAL_MULTIPLE) -> int:
     """Nearest multiple of ``multiple`` (at least one multiple)."""
     return max(multiple, int(round(size / multiple)) * multiple)
+
+
+def size_multiple(backbone: Any) -> tuple[int, int]:
+    """``(rows, columns)`` every video height and width must be a multiple of, for ``backbone``:
+    the VAE's spatial factor times the transformer's patch size (16 x 16 for Wan2.1)."""
+    _, p_h, p_w = backbone.transformer.config.patch_size
+    s = int(backbone.spatial_factor)
+    return s * int(p_h), s * int(p_w)
+
+
+def working_size(clip_size: tuple[int, int], pixels: int, multiple: tuple[int, int]) -> tuple[int, int]:
+    """``(height, width)``: the aspect ratio of ``clip_size = (width, height)`` at about ``pixels``
+    pixels, each side rounded to its ``multiple`` (at least one multiple).
+
+    Raises:
+        MotionBenchError: an empty clip or a non-positive pixel budget.
+    """
+    width, height = clip_size
+    if width < 1 or height < 1:
+        raise MotionBenchError(f"cannot size a video of {width}x{height} pixels")
+    if pixels < 1:
+        raise MotionBenchError(f"the pixel budget must be >= 1, got {pixels}")
+    h = (pixels * height / width) ** 0.5
+    return round_size(h, multiple[0]), round_size(h * width / height, multiple[1])
 
 
 def resize_frames(frames: np.ndarray, height: int, width: int) -> np.ndarray:

@@ -2,8 +2,10 @@
 
 :func:`sample_latents` is the Wan pipeline's denoising loop, reduced to what benchmarks need and
 opened up for training-free methods: ``latent_guidance(step, timestep, latents) -> latents`` runs
-before each step's prediction (DiTFlow optimises the latent there). Initial noise is drawn on the
-CPU from ``seed``, so a seed gives the same starting point on every device.
+before each step's prediction (DiTFlow optimises the latent there); a step whose latent the hook
+replaced skips UniPC's corrector (:func:`forget_corrector`), so the edit is what gets denoised.
+Initial noise is drawn on the CPU from ``seed``, so a seed gives the same starting point on every
+device.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import numpy as np
 import torch
 
 from motionbench.backbones.flow import NUM_TRAIN_TIMESTEPS
+from motionbench.backbones.frames import size_multiple
 from motionbench.backbones.wan import WanBackbone
 
 Sampler = Literal["unipc", "euler"]
@@ -34,6 +37,19 @@ def make_scheduler(sampler: Sampler = "unipc", shift: float = 5.0):
     raise ValueError(f"unknown sampler {sampler!r}; choose unipc or euler")
 
 
+def forget_corrector(scheduler) -> None:
+    """Make the scheduler's next step start from the latent it is given.
+
+    UniPC's corrector rebuilds the current sample from the *previous* sample and the model outputs
+    (``x_t <- C(x_{t-1}, eps(x_{t-1}), eps(x_t))``); after a guidance hook edited ``x_t`` it would
+    discard almost all of the edit (about 1% of an edit survives on Wan's schedule). Dropping the
+    stored previous sample makes this one step predictor-only, from the edited latent; the
+    multistep history of model outputs stays. Euler has no corrector: nothing to do.
+    """
+    if hasattr(scheduler, "last_sample"):
+        scheduler.last_sample = None
+
+
 def initial_noise(shape: tuple[int, ...], seed: int) -> torch.Tensor:
     """Standard normal latents from ``seed`` (CPU generator, float32)."""
     return torch.randn(shape, generator=torch.Generator("cpu").manual_seed(seed), dtype=torch.float32)
@@ -49,13 +65,17 @@ def sample_latents(backbone: WanBackbone, prompt_embeds: torch.Tensor, negative_
     Args:
         prompt_embeds: ``[1, L, D]`` from :meth:`WanBackbone.encode_prompts`.
         negative_embeds: unconditional embeddings for CFG (needed when ``guidance > 1``).
-        num_frames, height, width: output video geometry (``4k+1`` frames, multiples of 16).
+        num_frames, height, width: output video geometry (``4k+1`` frames; multiples of the backbone's
+            :func:`~motionbench.backbones.frames.size_multiple`).
         steps, guidance, shift, seed, sampler: the usual sampling knobs.
         latent_guidance: optional hook run before each prediction; gets ``(i, t, latents)`` and
-            returns the latents to continue from (grad is enabled inside it if it enables it).
+            returns the latents to continue from (grad is enabled inside it if it enables it): the
+            same tensor to leave the step alone, a new one to edit it.
     """
-    if height % 16 or width % 16:
-        raise ValueError(f"height and width must be multiples of 16, got {height}x{width}")
+    mh, mw = size_multiple(backbone)
+    if height % mh or width % mw:
+        raise ValueError(f"height and width must be multiples of {mh} and {mw} for this backbone (VAE factor x patch), "
+                         f"got {height}x{width}")
     do_cfg = guidance > 1.0
     if do_cfg and negative_embeds is None:
         raise ValueError("guidance > 1 needs negative_embeds (encode '' or a negative prompt)")
@@ -68,7 +88,10 @@ def sample_latents(backbone: WanBackbone, prompt_embeds: torch.Tensor, negative_
     for i, t in enumerate(scheduler.timesteps):
         if latent_guidance is not None:
             with torch.enable_grad():
-                latents = latent_guidance(i, t, latents).detach()
+                guided = latent_guidance(i, t, latents)
+            if guided is not latents:
+                latents = guided.detach()
+                forget_corrector(scheduler)
         model_in = latents.to(backbone.dtype)
         if do_cfg:
             model_in = torch.cat([model_in, model_in])

@@ -19,6 +19,8 @@ to get them.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,6 +77,23 @@ SPECS: dict[str, BackboneSpec] = {
         summary="Wan2.1-T2V-1.3B architecture with random weights; GPU timing",
     ),
 }
+
+
+def _module_dtype(module: Any) -> torch.dtype:
+    """The dtype of a module's first parameter, or buffer (the toy codec has buffers only)."""
+    for tensor in (*module.parameters(), *module.buffers()):
+        return tensor.dtype
+    return torch.float32
+
+
+def _toy_folder() -> Path:
+    from motionbench.toy.assets import toy_t2v_folder
+
+    return toy_t2v_folder()
+
+
+#: Models the project trained itself and ships (name -> folder in the diffusers layout).
+TRAINED: dict[str, Any] = {"toy": _toy_folder}
 
 
 @dataclass
@@ -141,7 +160,7 @@ class WanBackbone:
         Uses the posterior mean (deterministic, so latents can be cached per reference).
         """
         latent_frame_count(frames.shape[0], self.temporal_factor)  # validates 4k+1 with a clear error
-        vae_dtype = next(self.vae.parameters()).dtype
+        vae_dtype = _module_dtype(self.vae)
         x = frames_to_tensor(frames, self.device, vae_dtype)
         z = self.vae.encode(x).latent_dist.mode().float()
         mean, std = self._stats()
@@ -156,7 +175,7 @@ class WanBackbone:
     def decode(self, latents: torch.Tensor) -> np.ndarray:
         """Normalised latents ``[1, C, F, h, w]`` -> ``uint8 [4(F-1)+1, 8h, 8w, 3]``."""
         mean, std = self._stats()
-        vae_dtype = next(self.vae.parameters()).dtype
+        vae_dtype = _module_dtype(self.vae)
         z = (latents.float() * std + mean).to(vae_dtype)
         return tensor_to_frames(self.vae.decode(z, return_dict=False)[0])
 
@@ -214,8 +233,35 @@ def _offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
 
 
+def _vae_class(where: str, kwargs: dict[str, Any]) -> Any:
+    """The VAE class a pipeline folder names (``vae/config.json``'s ``_class_name``): Wan's, or the toy codec."""
+    from diffusers import AutoencoderKLWan
+
+    config = Path(where) / "vae" / "config.json"
+    if config.is_file():
+        if json.loads(config.read_text()).get("_class_name") == "ToyPCACodec":
+            from motionbench.toy.codec import ToyPCACodec
+
+            return ToyPCACodec
+    return AutoencoderKLWan
+
+
+@contextlib.contextmanager
+def _quiet_transformers():
+    """No "Loading weights" progress bar from transformers (it would interleave with the run's own)."""
+    from transformers.utils import logging as hf_logging
+
+    was = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was:
+            hf_logging.enable_progress_bar()
+
+
 def _load_pretrained(source: str, device: torch.device, dtype: torch.dtype) -> WanBackbone:
-    from diffusers import AutoencoderKLWan, WanTransformer3DModel
+    from diffusers import WanTransformer3DModel
     from transformers import AutoTokenizer, UMT5EncoderModel
 
     local = Path(source).expanduser()
@@ -232,8 +278,9 @@ def _load_pretrained(source: str, device: torch.device, dtype: torch.dtype) -> W
         where, kwargs = source, {"local_files_only": _offline()}
     try:
         transformer = WanTransformer3DModel.from_pretrained(where, subfolder="transformer", torch_dtype=dtype, **kwargs)
-        vae = AutoencoderKLWan.from_pretrained(where, subfolder="vae", torch_dtype=torch.float32, **kwargs)
-        text_encoder = UMT5EncoderModel.from_pretrained(where, subfolder="text_encoder", torch_dtype=dtype, **kwargs)
+        vae = _vae_class(where, kwargs).from_pretrained(where, subfolder="vae", torch_dtype=torch.float32, **kwargs)
+        with _quiet_transformers():
+            text_encoder = UMT5EncoderModel.from_pretrained(where, subfolder="text_encoder", torch_dtype=dtype, **kwargs)
         tokenizer = AutoTokenizer.from_pretrained(where, subfolder="tokenizer", **kwargs)
     except Exception as exc:  # noqa: BLE001 - OSError offline, httpx/requests errors without a network, bad files
         if isinstance(exc, (MemoryError, torch.OutOfMemoryError)):
@@ -242,9 +289,12 @@ def _load_pretrained(source: str, device: torch.device, dtype: torch.dtype) -> W
         first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise WeightsError(f"cannot load Wan weights from {source!r}{offline}: {first_line}\n"
                            f"Get them with: {DOWNLOAD_HINT}") from None
+    # Wan pads prompts to 512 tokens; a pipeline whose tokenizer declares a shorter maximum (the toy
+    # model's 16) uses that.
+    max_length = min(512, int(getattr(tokenizer, "model_max_length", 512) or 512))
     return WanBackbone(transformer=transformer.to(device), vae=vae.to(device).eval(),
                        text_encoder=text_encoder.to(device).eval().requires_grad_(False), tokenizer=tokenizer,
-                       name=source, device=device, dtype=dtype, max_text_length=512)
+                       name=source, device=device, dtype=dtype, max_text_length=max_length)
 
 
 def load_backbone(model: str = "tiny", device: str | torch.device = "cpu", dtype: str | torch.dtype | None = "auto",
@@ -267,6 +317,9 @@ def load_backbone(model: str = "tiny", device: str | torch.device = "cpu", dtype
     torch_dtype = _torch_dtype(dtype, device)
     if model in SPECS:
         backbone = _build_random(SPECS[model], device, torch_dtype, seed)
+    elif model in TRAINED:
+        backbone = _load_pretrained(str(TRAINED[model]()), device, torch_dtype)
+        backbone.name = model
     else:
         backbone = _load_pretrained(model, device, torch_dtype)
     backbone.transformer.requires_grad_(False).eval()

@@ -1,7 +1,8 @@
 """Turning a manifest :class:`Sample` into frames: render synthetic clips, read files, cache them.
 
 ``load_sample`` is what the runner and the metrics use. Synthetic samples are rendered in memory
-(exact pixels, exact ground-truth tracks); file and URL samples are decoded with the sample's frame
+(exact pixels, exact ground-truth tracks), 3-D scene samples of the recapture task too (through
+:mod:`motionbench.recapture.sources`, which also gives their depth and truth); file and URL samples are decoded with the sample's frame
 window, fps and size. ``materialize`` writes clips to a folder as mp4 + ``.tracks.npz`` for tools
 outside MotionBench (``motionbench synth``), skipping files that are already up to date.
 """
@@ -16,12 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
-from motionbench.bench.manifest import FileSource, Sample, SyntheticSource, UrlSource
+from motionbench.bench.manifest import SYNTHETIC_NUM_FRAMES, FileSource, Sample, SceneSource, SyntheticSource, UrlSource
 from motionbench.errors import ManifestError, VideoError
 from motionbench.metrics.api import GroundTruthTracks
 from motionbench.video import Clip, read_video, write_video
 
-DEFAULT_NUM_FRAMES = 17
+DEFAULT_NUM_FRAMES = SYNTHETIC_NUM_FRAMES
 DEFAULT_SIZE = (128, 128)
 DEFAULT_FPS = 8.0
 
@@ -74,6 +75,11 @@ def load_sample(sample: Sample) -> LoadedSample:
     src = sample.source
     if isinstance(src, SyntheticSource):
         return render_synthetic(sample)
+    if isinstance(src, SceneSource):  # a recapture source: its truth is the scene (motionbench.recapture.sources)
+        from motionbench.recapture.sources import render_scene_sample
+
+        scene = render_scene_sample(sample)
+        return LoadedSample(sample, Clip(np.ascontiguousarray(scene.source.frames), float(scene.fps)), None)
     if isinstance(src, UrlSource) and not src.path.exists():
         raise ManifestError(f"sample {sample.id!r}: {src.url} is not downloaded yet; run `motionbench download samples`")
     path = src.path if isinstance(src, (FileSource, UrlSource)) else None
@@ -130,6 +136,8 @@ def check_media(sample: Sample) -> list[str]:
         from motionbench.bench import synthetic
 
         return synthetic.check_params(src.generator, src.params)
+    if isinstance(src, SceneSource):
+        return []  # the seed and the moving object were checked with the schema; nothing to probe
     if isinstance(src, UrlSource) and not src.path.exists():
         return [f"not downloaded yet ({src.url}); run `motionbench download samples`"]
     path = src.path  # type: ignore[union-attr]
@@ -146,3 +154,18 @@ def check_media(sample: Sample) -> list[str]:
         return [f"{path}: has {info.num_frames} frames; the window start={start} count={need} needs "
                 f"{start + need} (lower frames.count or frames.start)"]
     return []
+
+
+def sample_caption(sample: Sample) -> str | None:
+    """What the sample's reference shows in words: its manifest ``caption``, else the caption of a toy-world
+    clip's look (:mod:`motionbench.bench.toy`), else None."""
+    if sample.caption:
+        return sample.caption
+    src = sample.source
+    if isinstance(src, SyntheticSource) and src.generator.startswith("toy_"):
+        from motionbench.bench.synthetic.params import resolve
+        from motionbench.bench.toy import PARAMS, look_from_params
+
+        if src.generator in PARAMS:
+            return look_from_params(src.generator, resolve(src.generator, PARAMS[src.generator], src.params)).caption()
+    return None

@@ -15,7 +15,7 @@ Schema (version 1)::
       camera: {description: "..."}
       ...
     samples:
-      - id: camera-pan                  # unique, [a-z0-9][a-z0-9_-]*
+      - id: camera-pan                  # unique, [a-z0-9][a-z0-9_-]*, at most 64 characters
         category: camera                # one of the categories above
         source:                         # exactly one of synthetic / path / url
           synthetic: {generator: camera, seed: 1, params: {path: pan}}
@@ -27,25 +27,53 @@ Schema (version 1)::
         prompts: ["a red kite ...", "..."]
         box: [x0, y0, x1, y1]           # optional foreground box in clip pixels, for motion scoring
         attribution: "..."              # optional
+        caption: "a green circle ..."   # optional: what the reference shows (tuning methods may train with
+                                        # it: --method-opt train_prompt={caption}); toy-world clips have one
+
+A sample of the *recapture* task (re-rendering along new camera paths, :mod:`motionbench.tasks`)
+says ``task: recapture`` (or the manifest's ``defaults`` do) and gives its target camera paths::
+
+      - id: room-orbit
+        category: static_scene
+        task: recapture
+        source: {scene: {seed: 3, moving: none}}   # a 3-D scene (exact truth), or path / url (a real clip)
+        frames: {count: 17}             # scene clips start at scene time 0 (no frames.start)
+        size: [64, 64]
+        paths: ["orbit:phi=20", "zoom:zoom=1.4", {keys: [{at: 0}, {at: 1, theta: 10}]}]
+        prompts: ["a toy room"]         # optional, at most one: what the source shows (else its caption, if any)
+
+``paths`` use the camera-path format of :mod:`motionbench.recapture.trajectory` (short or long
+forms); each is parsed here, so ``motionbench validate`` names the path and field at fault.
+Scene sources serve the recapture task only, 2-D synthetic generators the motion-transfer task
+only (they have no depth). Real clips of the task have no truth: they are scored by the
+consistency metrics only.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import yaml
 
-from motionbench.errors import ManifestError
+from motionbench import limits
+from motionbench.errors import ConfigError, ManifestError
+from motionbench.package_data import resolve_manifest, shipped_manifests
+from motionbench.tasks import DEFAULT_MANIFESTS, MOTION_TRANSFER, RECAPTURE, TASKS
+
+if TYPE_CHECKING:
+    from motionbench.recapture.trajectory import CameraPath
 
 SCHEMA_VERSION = 1
 CATEGORIES = ("camera", "single_object", "multi_object", "human")
-DEFAULT_MANIFEST = Path(__file__).resolve().parents[2] / "data" / "manifest.yaml"
-MIN_FRAMES = 2
-_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+DEFAULT_MANIFEST = DEFAULT_MANIFESTS[MOTION_TRANSFER]
+#: What a 3-D scene's ``moving`` may be (:func:`motionbench.bench.scenes.make_scene`).
+SCENE_MOVERS = ("auto", "ball", "box", "none")
+_ID_PATTERN = r"[a-z0-9][a-z0-9_-]*"
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+SYNTHETIC_NUM_FRAMES = 17  # frames of a synthetic clip without frames.count
 
 
 @dataclass(frozen=True)
@@ -82,13 +110,32 @@ class UrlSource:
         return self.url
 
 
-Source = SyntheticSource | FileSource | UrlSource
+@dataclass(frozen=True)
+class SceneSource:
+    """A 3-D scene (:mod:`motionbench.bench.scenes`) filmed by a static camera: known depth, exact novel views."""
+
+    seed: int
+    moving: str = "auto"
+
+    def describe(self) -> str:
+        return f"scene(seed={self.seed}, moving={self.moving})"
+
+
+Source = SyntheticSource | FileSource | UrlSource | SceneSource
 
 
 @dataclass(frozen=True)
 class FrameWindow:
     start: int = 0
     count: int | None = None  # None: to the end of the source
+
+
+def first_frames(sample: "Sample", count: int) -> "Sample":
+    """``sample`` with its frame window cut to its first ``count`` frames (``motionbench run
+    --clip-frames``): the method, the ground truth and the metrics all see the shorter clip, its
+    motion at the speed it was filmed (unlike ``--num-frames``, which resamples the whole window)."""
+    window = sample.frames
+    return replace(sample, frames=FrameWindow(window.start, count if window.count is None else min(window.count, count)))
 
 
 @dataclass(frozen=True)
@@ -104,10 +151,17 @@ class Sample:
     size: tuple[int, int] | None = None  # (width, height)
     box: tuple[float, float, float, float] | None = None  # (x0, y0, x1, y1) in clip pixels
     attribution: str | None = None
+    caption: str | None = None  # what the reference shows, in words (tuning methods may train with it)
+    task: str = MOTION_TRANSFER
+    paths: tuple["CameraPath", ...] = ()  # recapture: the target camera paths, in manifest order
 
     @property
     def is_synthetic(self) -> bool:
         return isinstance(self.source, SyntheticSource)
+
+    @property
+    def is_scene(self) -> bool:
+        return isinstance(self.source, SceneSource)
 
 
 @dataclass(frozen=True)
@@ -140,8 +194,13 @@ class Manifest:
         categories: Sequence[str] = (),
         sample_ids: Sequence[str] = (),
         limit: int | None = None,
+        task: str | None = None,
     ) -> list[Sample]:
-        """Samples filtered by category and id (each list empty = all), in manifest order."""
+        """Samples filtered by category and id (each list empty = all) and task (None = any), in manifest order.
+
+        Raises:
+            ManifestError: an unknown category or id, or an id of a sample of another task.
+        """
         unknown = [c for c in categories if c not in self.category_names()]
         if unknown:
             raise ManifestError(
@@ -154,10 +213,16 @@ class Manifest:
             raise ManifestError(
                 f"unknown sample id {missing[0]!r} in {self.path}; run `motionbench ls` to list the ids"
             )
+        if task is not None:
+            other = [s for s in self.samples if s.id in sample_ids and s.task != task]
+            if other:
+                raise ManifestError(f"sample {other[0].id!r} of {self.path} is a {other[0].task} sample; "
+                                    f"this command plans {task} samples (pass --task {other[0].task})")
         chosen = [
             s
             for s in self.samples
             if (not categories or s.category in categories) and (not sample_ids or s.id in sample_ids)
+            and (task is None or s.task == task)
         ]
         return chosen[:limit] if limit is not None else chosen
 
@@ -185,26 +250,40 @@ class _Collector:
 
 def _read_yaml(path: Path) -> Any:
     if not path.exists():
-        raise ManifestError(f"manifest not found: {path} (pass --manifest PATH, or run from the repository root)")
+        names = ", ".join(shipped_manifests())
+        raise ManifestError(f"manifest not found: {path} (pass --manifest PATH, or the name of a shipped one: {names})")
     try:
         return yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise ManifestError(f"{path} is not valid YAML: {exc}") from None
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
 def _parse_source(raw: Any, where: str, root: Path, out: _Collector) -> Source | None:
     if not isinstance(raw, Mapping):
         out.add(where, "field 'source' must be a mapping with one of: synthetic, path, url")
         return None
-    kinds = [k for k in ("synthetic", "path", "url") if k in raw]
+    kinds = [k for k in ("synthetic", "scene", "path", "url") if k in raw]
     if len(kinds) != 1:
-        out.add(where, f"field 'source' needs exactly one of synthetic, path, url (found: {kinds or 'none'})")
+        out.add(where, f"field 'source' needs exactly one of synthetic, scene, path, url (found: {kinds or 'none'})")
         return None
     kind = kinds[0]
+    if kind == "scene":
+        scene = raw["scene"]
+        if not isinstance(scene, Mapping):
+            out.add(where, "field 'source.scene' must be a mapping {seed, moving}")
+            return None
+        unknown = [k for k in scene if k not in ("seed", "moving")]
+        if unknown:
+            out.add(where, f"field 'source.scene' has unknown key {unknown[0]!r}; keys: seed, moving")
+        seed, moving = scene.get("seed", 0), scene.get("moving", "auto")
+        ok = True
+        if (problem := limits.int_range_problem(seed, 0, limits.MAX_SEED)) is not None:
+            out.add(where, f"field 'source.scene.seed' {problem}")
+            ok = False
+        if moving not in SCENE_MOVERS:
+            out.add(where, f"field 'source.scene.moving' is {moving!r}, not one of: {', '.join(SCENE_MOVERS)}")
+            ok = False
+        return SceneSource(seed, str(moving)) if ok else None
     if kind == "synthetic":
         syn = raw["synthetic"]
         if not isinstance(syn, Mapping):
@@ -215,8 +294,8 @@ def _parse_source(raw: Any, where: str, root: Path, out: _Collector) -> Source |
         if not isinstance(generator, str) or not generator:
             out.add(where, "field 'source.synthetic.generator' must name a generator (camera, single_object, multi_object, human)")
             ok = False
-        if not isinstance(seed, int) or isinstance(seed, bool):
-            out.add(where, f"field 'source.synthetic.seed' must be an integer, got {seed!r}")
+        if (problem := limits.int_range_problem(seed, 0, limits.MAX_SEED)) is not None:
+            out.add(where, f"field 'source.synthetic.seed' {problem}")
             ok = False
         if not isinstance(params, Mapping):
             out.add(where, "field 'source.synthetic.params' must be a mapping")
@@ -248,60 +327,96 @@ def _parse_sample(raw: Any, index: int, root: Path, categories: Sequence[str], d
         out.add(f"samples[{index}]", "each sample must be a mapping with id, category, source, prompts")
         return None
     sid = raw.get("id")
-    if not isinstance(sid, str) or not _ID_RE.match(sid):
-        out.add(f"samples[{index}]", f"field 'id' must match [a-z0-9][a-z0-9_-]*, got {sid!r}")
+    problem = limits.id_problem(sid, _ID_PATTERN)
+    if problem:
+        out.add(f"samples[{index}]", f"field 'id' {problem}")
         sid = None
     where = f"sample {sid!r}" if sid else f"samples[{index}]"
-    known = {"id", "category", "source", "prompts", "frames", "fps", "size", "box", "attribution"}
+    known = {"id", "category", "source", "prompts", "frames", "fps", "size", "box", "attribution", "caption", "task",
+             "paths"}
     for key in raw:
         if key not in known:
             out.add(where, f"unknown field {key!r}; allowed: {', '.join(sorted(known))}")
+    task = raw.get("task", defaults.get("task", MOTION_TRANSFER))
+    if task not in TASKS:
+        out.add(where, f"field 'task' is {task!r}, not one of: {', '.join(TASKS)}")
+        task = MOTION_TRANSFER
+    recapture = task == RECAPTURE
     category = raw.get("category")
     if category not in categories:
         out.add(where, f"field 'category' is {category!r}, not one of: {', '.join(categories)}")
     source = _parse_source(raw.get("source"), where, root, out)
+    if recapture and isinstance(source, SyntheticSource):
+        out.add(where, "field 'source': a recapture sample needs a 3-D scene (scene: {seed: ...}) or a real clip "
+                       "(path or url); the 2-D synthetic generators have no depth to re-render from")
+    if not recapture and isinstance(source, SceneSource):
+        out.add(where, "field 'source': scene sources serve the recapture task; add task: recapture and paths")
+    paths = _parse_paths(raw.get("paths"), where, recapture, out)
 
     prompts_raw = raw.get("prompts")
     prompts: list[str] = []
-    if not isinstance(prompts_raw, list) or not prompts_raw:
-        out.add(where, "field 'prompts' must be a non-empty list of strings")
+    if recapture and prompts_raw is None:
+        pass  # prompts are optional for recapture: a caption of the source, for CLIP-T and prompted methods
+    elif recapture and isinstance(prompts_raw, list) and len(prompts_raw) > 1:
+        out.add(where, f"field 'prompts' has {len(prompts_raw)} entries; a recapture sample takes at most one "
+                       "(a caption of the source clip)")
+    elif not isinstance(prompts_raw, list) or (not prompts_raw and not recapture):
+        out.add(where, "field 'prompts' must be a " + ("list of at most one string" if recapture else
+                                                       "non-empty list of strings"))
     else:
         for i, p in enumerate(prompts_raw):
             if not isinstance(p, str) or not p.strip():
                 out.add(where, f"field 'prompts[{i}]' is empty; write the appearance to generate")
+            elif (problem := limits.prompt_problem(p)) is not None:
+                out.add(where, f"field 'prompts[{i}]' {problem}")
             else:
                 prompts.append(p.strip())
 
-    window = FrameWindow(0, defaults.get("num_frames"))
     frames_raw = raw.get("frames")
-    if frames_raw is not None:
-        if not isinstance(frames_raw, Mapping):
-            out.add(where, "field 'frames' must be a mapping {start, count}")
-        else:
-            start, count = frames_raw.get("start", 0), frames_raw.get("count", window.count)
-            if not isinstance(start, int) or isinstance(start, bool) or start < 0:
-                out.add(where, f"field 'frames.start' must be an integer >= 0, got {start!r}")
-                start = 0
-            if count is not None and (not isinstance(count, int) or isinstance(count, bool) or count < MIN_FRAMES):
-                out.add(where, f"field 'frames.count' must be an integer >= {MIN_FRAMES}, got {count!r}")
-                count = None
-            window = FrameWindow(start, count)
+    if frames_raw is not None and not isinstance(frames_raw, Mapping):
+        out.add(where, "field 'frames' must be a mapping {start, count}")
+        frames_raw = None
+    start = (frames_raw or {}).get("start", 0)
+    if not limits.is_integer(start) or start < 0:
+        out.add(where, f"field 'frames.start' must be an integer >= 0, got {start!r}")
+        start = 0
+    count_field = "frames.count" if frames_raw is not None and "count" in frames_raw else "defaults.num_frames"
+    count = (frames_raw or {}).get("count", defaults.get("num_frames"))
+    if count is not None and (problem := limits.frames_problem(count)) is not None:
+        out.add(where, f"field '{count_field}' {problem}")
+        count = None
+    window = FrameWindow(start, count)
+    if isinstance(source, SceneSource) and start:
+        out.add(where, f"field 'frames.start' is {start}; a scene clip starts at scene time 0 (remove frames.start)")
 
     fps = raw.get("fps", defaults.get("fps"))
-    if fps is not None and (not _is_number(fps) or fps <= 0):
-        out.add(where, f"field 'fps' must be a positive number, got {fps!r}")
+    if fps is not None and (problem := limits.fps_problem(fps)) is not None:
+        out.add(where, f"field 'fps' {problem}")
         fps = None
     size = raw.get("size", defaults.get("size"))
     if size is not None:
-        if not (isinstance(size, list) and len(size) == 2 and all(isinstance(v, int) and not isinstance(v, bool) and v >= 16 for v in size)):
-            out.add(where, f"field 'size' must be [width, height] in pixels (each >= 16), got {size!r}")
+        problems = [limits.side_problem(v) for v in size] if isinstance(size, list) and len(size) == 2 else ["?"]
+        if any(problems):
+            out.add(where, f"field 'size' must be [width, height] in pixels, each an integer from {limits.MIN_SIDE} "
+                           f"to {limits.MAX_SIDE}, got {size!r}")
             size = None
         else:
             size = (size[0], size[1])
+    if isinstance(source, (SyntheticSource, SceneSource)) and start + (count or SYNTHETIC_NUM_FRAMES) > limits.MAX_FRAMES:
+        # a synthetic clip is rendered from its first frame: the window's end is what it costs
+        out.add(where, f"fields 'frames.start' + 'frames.count' reach frame {start + (count or SYNTHETIC_NUM_FRAMES)}; "
+                       f"a synthetic clip has at most {limits.MAX_FRAMES} frames")
+    if size is not None and count is not None and (problem := limits.budget_problem(count, size)) is not None:
+        out.add(where, f"fields 'frames.count' and 'size': {problem}")
     box = raw.get("box")
+    if box is not None and recapture:
+        out.add(where, "field 'box' applies to motion transfer (the foreground motion is scored); recapture scores "
+                       "whole frames")
+        box = None
     if box is not None:
-        if not (isinstance(box, list) and len(box) == 4 and all(_is_number(v) for v in box) and box[0] < box[2] and box[1] < box[3]):
-            out.add(where, f"field 'box' must be [x0, y0, x1, y1] with x0 < x1 and y0 < y1, got {box!r}")
+        if not (isinstance(box, list) and len(box) == 4 and all(limits.is_finite_number(v) for v in box)
+                and box[0] < box[2] and box[1] < box[3]):
+            out.add(where, f"field 'box' must be [x0, y0, x1, y1] (finite numbers) with x0 < x1 and y0 < y1, got {box!r}")
             box = None
         else:
             box = tuple(float(v) for v in box)
@@ -309,16 +424,55 @@ def _parse_sample(raw: Any, index: int, root: Path, categories: Sequence[str], d
     if attribution is not None and not isinstance(attribution, str):
         out.add(where, "field 'attribution' must be a string")
         attribution = None
+    caption = raw.get("caption")
+    if caption is not None:
+        if not isinstance(caption, str) or not caption.strip():
+            out.add(where, "field 'caption' must be a non-empty string (what the reference clip shows)")
+            caption = None
+        elif (problem := limits.prompt_problem(caption)) is not None:
+            out.add(where, f"field 'caption' {problem}")
+            caption = None
+        else:
+            caption = caption.strip()
     if sid is None or source is None:
         return None
     # A sample with other problems is still returned so `validate` can check its media too;
     # load_manifest refuses the manifest as a whole whenever any problem was collected.
-    return Sample(sid, str(category), source, tuple(prompts), window, float(fps) if fps else None, size, box, attribution)
+    return Sample(sid, str(category), source, tuple(prompts), window, float(fps) if fps else None, size, box, attribution,
+                  caption, str(task), paths)
+
+
+def _parse_paths(raw: Any, where: str, recapture: bool, out: _Collector) -> tuple["CameraPath", ...]:
+    """A recapture sample's camera paths, each checked by :meth:`CameraPath.parse` (every problem collected)."""
+    if not recapture:
+        if raw is not None:
+            out.add(where, "field 'paths' applies to recapture samples only; add task: recapture")
+        return ()
+    if not isinstance(raw, list) or not raw:
+        out.add(where, "field 'paths' must be a non-empty list of camera paths, e.g. [\"orbit:phi=20\", \"zoom\"] "
+                       "(the format: motionbench/recapture/trajectory.py)")
+        return ()
+    from motionbench.recapture.trajectory import CameraPath
+
+    paths: list[CameraPath] = []
+    seen: dict[str, int] = {}
+    for j, spec in enumerate(raw):
+        try:
+            path = CameraPath.parse(spec, where=f"field 'paths[{j}]'")
+        except ConfigError as exc:
+            out.add(where, str(exc))
+            continue
+        if path.key in seen:
+            out.add(where, f"field 'paths[{j}]' has the same geometry as paths[{seen[path.key]}]; give each path once")
+            continue
+        seen[path.key] = j
+        paths.append(path)
+    return tuple(paths)
 
 
 def parse_manifest(path: Path) -> tuple[Manifest | None, list[Problem]]:
     """Parse and check the schema, collecting every problem (no media access)."""
-    path = Path(path).resolve()
+    path = resolve_manifest(path).resolve()
     data = _read_yaml(path)
     out = _Collector()
     if not isinstance(data, Mapping):
@@ -364,9 +518,9 @@ def parse_manifest(path: Path) -> tuple[Manifest | None, list[Problem]]:
 
 def load_manifest(path: Path | str | None = None) -> Manifest:
     """Load a manifest, raising :class:`ManifestError` listing every schema problem."""
-    manifest, problems = parse_manifest(Path(path) if path else DEFAULT_MANIFEST)
+    manifest, problems = parse_manifest(resolve_manifest(path))
     if problems or manifest is None:
-        where = Path(path) if path else DEFAULT_MANIFEST
+        where = resolve_manifest(path)
         listing = "\n".join(f"  - {p}" for p in problems)
         raise ManifestError(f"{where} has {len(problems)} problem(s):\n{listing}\nRun `motionbench validate {where}` for details.")
     return manifest

@@ -90,7 +90,9 @@ def metaeval_cmd(
     from motionbench.metaeval.pairs import MIN_MOTION_CHANGE
     from motionbench.metaeval.references import DEFAULT_REFERENCES, references_from_manifest
 
-    config = MetaevalConfig(seed=seed, grid=grid, resamples=resamples)
+    from motionbench.cli.options import check_grid
+
+    config = MetaevalConfig(seed=seed, grid=check_grid(grid), resamples=resamples)
     if tracker:
         config = replace(config, trackers=tuple(tracker))
     if variant:

@@ -7,8 +7,6 @@ unprefixed option with several methods is refused rather than guessed at.
 
 from __future__ import annotations
 
-import ast
-import importlib.util
 import re
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -16,22 +14,18 @@ from typing import Any, Callable, Optional
 import typer
 
 from motionbench.cli.app import app, console, err_console
+from motionbench.cli.plugins import print_heading, print_listing
+from motionbench.cli.options import check_budget, check_num_frames, parse_size
 from motionbench.errors import ConfigError
+from motionbench.tasks import DEFAULT_MANIFESTS, MOTION_TRANSFER, check_task
 
 RESULTS_DIR = Path("results")
+METRIC_HELP = ("Metric to score, as NAME (every variant) or NAME/VARIANT (repeatable; default clip_text, "
+               "clip_temporal, motion_fidelity). `motionbench metrics` lists them, plug-ins included.")
+VARIANT_HELP = "Only this variant of metrics that have variants, e.g. dmt (repeatable)."
 
 
 # --- option parsing ---------------------------------------------------------------------------
-def parse_size(text: str | None) -> tuple[int, int] | None:
-    """``"WxH"`` -> (width, height)."""
-    if text is None:
-        return None
-    m = re.fullmatch(r"\s*(\d+)\s*[xX]\s*(\d+)\s*", text)
-    if not m or int(m.group(1)) < 16 or int(m.group(2)) < 16:
-        raise ConfigError(f"--size {text!r} is not WIDTHxHEIGHT with both sides >= 16 (e.g. --size 128x128)")
-    return int(m.group(1)), int(m.group(2))
-
-
 def split_method_options(methods: list[str], options: list[str]) -> dict[str, list[str]]:
     """Assign each ``--method-opt`` to its method (see module docstring)."""
     out: dict[str, list[str]] = {m: [] for m in methods}
@@ -63,25 +57,17 @@ def resolve_device(device: str) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def make_scorer_factory(device: str, metrics: list[str], clip: str | None, tracker: str | None,
-                        variants: list[str]) -> Callable[[], Any] | None:
-    """A function building the metrics' scorer, or None (with a warning) if metrics are not installed."""
-    try:
-        from motionbench.metrics import build_scorer  # type: ignore[attr-defined]
-    except ImportError as exc:
-        err_console.print(f"[yellow]warning:[/] scoring skipped: the metrics are not available ({exc}); "
-                          "score later with `motionbench score RUN`")
-        return None
-    kwargs: dict[str, Any] = {"device": device}
-    if metrics:
-        kwargs["metrics"] = metrics
-    if clip:
-        kwargs["clip"] = clip
-    if tracker:
-        kwargs["tracker"] = tracker
-    if variants:
-        kwargs["variants"] = variants
-    return lambda: build_scorer(**kwargs)
+def make_scorer_factory(device: str, metrics: list[str], variants: list[str], clip: str | None,
+                        tracker: str | None, grid: int | None, task: str = MOTION_TRANSFER) -> Callable[[], Any]:
+    """A function building the scorer (the ``task``'s default metrics unless named). Metric names are
+    checked now, before anything is generated; models load only when the function is called (after
+    generation)."""
+    from motionbench.metrics.scorer import FeatureOptions, build_scorer, resolve_metrics
+
+    chosen = resolve_metrics(metrics, variants, task)
+    given = {"clip": clip, "tracker": tracker, "grid": grid}
+    options = FeatureOptions(device=device, **{k: v for k, v in given.items() if v is not None})
+    return lambda: build_scorer(chosen, options)
 
 
 # --- progress -----------------------------------------------------------------------------------
@@ -161,12 +147,19 @@ def print_run_summary(summary: Any) -> None:
 @app.command("run")
 def run_command(
     method: list[str] = typer.Option(..., "--method", help="Method name (repeatable). `motionbench methods` lists them."),
-    manifest: Optional[Path] = typer.Option(None, help="Benchmark manifest (default: data/manifest.yaml)."),
+    task: str = typer.Option(MOTION_TRANSFER, "--task", help="motion_transfer, or recapture (re-rendering along new "
+                                                           "camera paths); only the manifest's samples of the task run."),
+    manifest: Optional[Path] = typer.Option(None, help="Benchmark manifest (default: data/manifest.yaml; "
+                                                     "--task recapture: data/recapture.yaml)."),
     category: list[str] = typer.Option([], help="Only samples of this category (repeatable)."),
     sample: list[str] = typer.Option([], help="Only this sample id (repeatable)."),
     limit: Optional[int] = typer.Option(None, min=1, help="At most this many samples."),
     seeds: str = typer.Option("0", help="Seeds, e.g. 0,1,2 or 0-3."),
-    num_frames: Optional[int] = typer.Option(None, min=1, help="Frames per video (default: the reference clip's)."),
+    num_frames: Optional[int] = typer.Option(None, help="Frames per video, 2 to 1024 (default: the reference clip's); "
+                                                        "a clip of another length is resampled to it."),
+    clip_frames: Optional[int] = typer.Option(None, "--clip-frames", help="Cut every reference clip to its first N "
+                                              "frames (methods, ground truth and scores all see the cut clip, its "
+                                              "motion at its own speed); quick CPU runs of long clips."),
     size: Optional[str] = typer.Option(None, help="WIDTHxHEIGHT of the videos (default: the reference clip's)."),
     device: str = typer.Option("auto", help="cpu, cuda, cuda:N, or auto (cuda when available)."),
     out: Optional[Path] = typer.Option(None, help="Run directory (default: results/<methods>-<manifest name>)."),
@@ -175,29 +168,38 @@ def run_command(
     ray_address: Optional[str] = typer.Option(None, help="Ray cluster address (default: start a local one)."),
     method_opt: list[str] = typer.Option([], "--method-opt", "-o", help="key=value (one method) or method.key=value."),
     score: bool = typer.Option(True, "--score/--no-score", help="Score the videos after generating them."),
-    metric: list[str] = typer.Option([], help="Only this metric when scoring (repeatable)."),
+    metric: list[str] = typer.Option([], help=METRIC_HELP),
     clip: Optional[str] = typer.Option(None, help="CLIP backend for scoring."),
     tracker: Optional[str] = typer.Option(None, help="Point tracker for motion fidelity."),
-    variant: list[str] = typer.Option([], help="Motion-fidelity variant (repeatable)."),
+    grid: Optional[int] = typer.Option(None, min=2, help="Points per side of the tracking grid (default 55)."),
+    variant: list[str] = typer.Option([], help=VARIANT_HELP),
     fresh: bool = typer.Option(False, help="Start over: move an existing run directory aside to <dir>.old-<time>."),
+    depth: Optional[str] = typer.Option(None, help="Recapture: the depth model real clips are lifted with (a hub id "
+                                                  "or a local folder; default Depth Anything V2 Small)."),
 ) -> None:
     """Generate (and score) videos for the chosen methods; rerun the same command to resume."""
-    from motionbench.bench.manifest import DEFAULT_MANIFEST, load_manifest
+    from motionbench.bench.manifest import load_manifest
     from motionbench.run.execute import MethodChoice
     from motionbench.run.plan import Shard, parse_seeds
     from motionbench.run.runner import RunConfig, execute_run
 
+    check_task(task)
     opts = split_method_options(method, method_opt)
-    manifest_path = manifest or DEFAULT_MANIFEST
+    the_size = parse_size(size)
+    check_budget(check_num_frames(num_frames), the_size)
+    check_num_frames(clip_frames, "--clip-frames")
+    the_seeds = parse_seeds(seeds)
+    manifest_path = manifest or DEFAULT_MANIFESTS[task]
     if out is None:
         out = RESULTS_DIR / f"{'+'.join(method)}-{load_manifest(manifest_path).name}"
     dev = resolve_device(device)
     config = RunConfig(
         methods=tuple(MethodChoice(m, tuple(opts[m])) for m in method), out=out, manifest=manifest_path,
-        categories=tuple(category), sample_ids=tuple(sample), limit=limit, seeds=parse_seeds(seeds),
-        num_frames=num_frames, size=parse_size(size), device=dev,
-        shard=Shard.parse(shard) if shard else None, executor=executor, ray_address=ray_address, fresh=fresh)
-    factory = make_scorer_factory(dev, metric, clip, tracker, variant) if score else None
+        categories=tuple(category), sample_ids=tuple(sample), limit=limit, seeds=the_seeds,
+        num_frames=num_frames, size=the_size, device=dev,
+        shard=Shard.parse(shard) if shard else None, executor=executor, ray_address=ray_address, fresh=fresh,
+        task=task, depth=depth, clip_frames=clip_frames)
+    factory = make_scorer_factory(dev, metric, variant, clip, tracker, grid, task) if score else None
     summary = execute_run(config, scorer_factory=factory, progress=RichProgress())
     print_run_summary(summary)
     raise typer.Exit(summary.exit_code)
@@ -211,30 +213,33 @@ def score_command(
     out: Optional[Path] = typer.Option(None, help="Run directory for --videos (default: results/<label>-videos)."),
     manifest: Optional[Path] = typer.Option(None, help="Manifest (default: the run's own; data/manifest.yaml for --videos)."),
     device: str = typer.Option("auto", help="cpu, cuda, cuda:N, or auto."),
-    metric: list[str] = typer.Option([], help="Only this metric (repeatable)."),
+    metric: list[str] = typer.Option([], help=METRIC_HELP),
     clip: Optional[str] = typer.Option(None, help="CLIP backend (rescoring with another adds its scores beside the old)."),
     tracker: Optional[str] = typer.Option(None, help="Point tracker for motion fidelity."),
-    variant: list[str] = typer.Option([], help="Motion-fidelity variant (repeatable)."),
+    grid: Optional[int] = typer.Option(None, min=2, help="Points per side of the tracking grid (default 55)."),
+    variant: list[str] = typer.Option([], help=VARIANT_HELP),
 ) -> None:
-    """Score (or rescore with other backends) a run, or videos another tool produced."""
+    """Score (or rescore with other backends) a run, or videos another tool produced.
+
+    Exits 1 when any video was skipped (not in the layout, not in the manifest, truncated or corrupt)
+    or could not be scored; what was scored is kept.
+    """
     from motionbench.bench.manifest import DEFAULT_MANIFEST, load_manifest
     from motionbench.run.adopt import adopt_videos
     from motionbench.run.runner import rescore_run
-    from motionbench.run.store import RunStore, now_iso
+    from motionbench.run.store import RunStore
 
     if (run is None) == (videos is None):
         raise ConfigError("give either a run directory (motionbench score RUN) or --videos DIR, not both/neither")
-    factory = make_scorer_factory(resolve_device(device), metric, clip, tracker, variant)
-    if factory is None:
-        raise typer.Exit(2)
+    info = RunStore(run).read_run_info() if run is not None else None
+    task = info.settings.task if info is not None else MOTION_TRANSFER  # --videos: motion-transfer layouts
+    factory = make_scorer_factory(resolve_device(device), metric, variant, clip, tracker, grid, task)
     if videos is not None:
         name = label or re.sub(r"[^a-z0-9_-]+", "-", videos.resolve().name.lower()).strip("-") or "videos"
         out = out or RESULTS_DIR / f"{name}-videos"
         manifest_path = manifest or DEFAULT_MANIFEST
         store = RunStore(out)
         with store.locked():
-            store.update_run_info({"schema": 1, "updated": now_iso(), "config": {
-                "manifest": str(Path(manifest_path).resolve()), "methods": {name: {"videos": str(videos.resolve())}}}})
             adopted = adopt_videos(store, videos, load_manifest(manifest_path), name)
         console.print(f"adopted {adopted.adopted} video(s) as method {name!r} into {out} "
                       f"({adopted.already} already there)")
@@ -243,53 +248,11 @@ def score_command(
         run = out
     summary = rescore_run(run, factory(), manifest=manifest, progress=RichProgress())
     print_score_summary(summary)
-
-
-def module_file(module: str) -> Path | None:
-    """The source file of ``module`` found without importing it or its parent packages."""
-    parts = module.split(".")
-    try:
-        spec = importlib.util.find_spec(parts[0])  # a top-level lookup imports nothing
-    except (ImportError, ValueError):
-        return None
-    if spec is None:
-        return None
-    if len(parts) == 1:
-        return Path(spec.origin) if spec.origin and spec.origin.endswith(".py") else None
-    locations = list(spec.submodule_search_locations or [])
-    for i, part in enumerate(parts[1:], start=1):
-        last = i == len(parts) - 1
-        nxt: list[str] = []
-        for loc in locations:
-            if last and (Path(loc) / f"{part}.py").is_file():
-                return Path(loc) / f"{part}.py"
-            pkg = Path(loc) / part
-            if (pkg / "__init__.py").is_file():
-                if last:
-                    return pkg / "__init__.py"
-                nxt.append(str(pkg))
-        locations = nxt
-    return None
-
-
-def static_summary(target: str) -> str | None:
-    """A method class's ``summary`` read from its source (``module:Class``) without importing it."""
-    module, _, attr = target.partition(":")
-    path = module_file(module)
-    if path is None:
-        return None
-    try:
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-    except (OSError, SyntaxError):
-        return None
-    for node in tree.body:
-        if isinstance(node, ast.ClassDef) and node.name == attr:
-            for stmt in node.body:
-                targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target] if isinstance(stmt, ast.AnnAssign) else []
-                value = getattr(stmt, "value", None)
-                if any(isinstance(t, ast.Name) and t.id == "summary" for t in targets) and isinstance(value, ast.Constant):
-                    return str(value.value)
-    return None
+    skipped = (len(adopted.problems) if videos is not None else 0) + len(summary.problems)
+    if skipped:
+        err_console.print(f"[red]{skipped} video(s) or sample(s) were not scored[/] (listed above); exit status 1",
+                          highlight=False)
+        raise typer.Exit(1)
 
 
 @app.command("methods")
@@ -298,32 +261,25 @@ def methods_command(
     options: bool = typer.Option(False, "--options", help="Also import every method to list its options."),
 ) -> None:
     """List the registered methods (lazily: nothing is imported unless options are asked for)."""
-    from rich.table import Table
-
     from motionbench.methods.config import describe_options
-    from motionbench.methods.registry import entry_point, load_method_class, method_names
+    from motionbench.methods.registry import METHODS
 
     if name is not None:
-        ep = entry_point(name)
-        cls = load_method_class(name)
-        console.print(f"[bold]{name}[/] ({ep.value}): {getattr(cls, 'summary', '')}", highlight=False)
+        cls = print_heading(METHODS, name)
+        console.print(f"  tasks: {', '.join(cls.tasks) or 'none'}", highlight=False)
+        usage = getattr(cls, "usage", "")  # optional longer notes a method class offers its users
+        if usage:
+            import inspect
+
+            console.print("\n" + inspect.cleandoc(usage) + "\n", highlight=False, markup=False)
         _print_options(cls, describe_options)
         return
-    table = Table(show_edge=False)
-    table.add_column("method")
-    table.add_column("summary")
-    table.add_column("registered as", style="dim")
-    eps = {n: entry_point(n) for n in method_names()}
-    for method_name in sorted(eps):
-        ep = eps[method_name]
-        summary = static_summary(ep.value)
-        table.add_row(method_name, summary if summary is not None else "[yellow](module not found: not installed?)[/]", ep.value)
-    console.print(table)
+    print_listing(METHODS, "method")
     if options:
-        for method_name in sorted(eps):
+        for method_name in METHODS.names():
             console.print(f"\n[bold]{method_name}[/]")
             try:
-                cls = load_method_class(method_name)
+                cls = METHODS.load(method_name)
             except ConfigError as exc:
                 err_console.print(f"  [yellow]{exc}[/]", highlight=False)
                 continue
@@ -332,13 +288,19 @@ def methods_command(
         console.print("options: `motionbench methods NAME` or `motionbench methods --options`")
 
 
-def _print_options(cls: type, describe: Callable[[type], list[tuple[str, str, str]]]) -> None:
+def _print_options(cls: type, describe: Callable[[type], list[Any]]) -> None:
+    from rich.markup import escape
+
+    from motionbench.methods.config import preset_values
+
     rows = describe(cls)
     if not rows:
         console.print("  no options")
-    for opt, typ, default in rows:
-        console.print(f"  {opt}: {typ} = {default}", highlight=False)
+    for row in rows:
+        source = f"  [dim]({escape(row.source)})[/]" if row.source else ""
+        console.print(f"  {row.name}: {row.type} = {escape(row.default)}{source}", highlight=False, soft_wrap=True)
     presets = getattr(cls, "presets", {}) or {}
     if presets:
-        console.print("  presets: " + ", ".join(f"{k} ({', '.join(f'{a}={b}' for a, b in v.items())})"
-                                                for k, v in presets.items()), highlight=False)
+        console.print("  presets: " + ", ".join(
+            escape(f"{k} ({', '.join(f'{a}={b!r}' for a, b in preset_values(cls, k).items())})") for k in presets),
+            highlight=False, soft_wrap=True)

@@ -40,6 +40,7 @@ import math
 from motionbench.metaeval.evaluate import MetaevalResult
 from motionbench.metaeval.pairs import DESCRIPTIONS, GRADES, NEGATIVE_KINDS, PERTURBATIONS, POSITIVE
 from motionbench.metaeval.stats import Estimate
+from motionbench.metrics import motion_matched
 
 TARGET_MIN_AUC = 0.95
 
@@ -63,8 +64,6 @@ def _est(e: Estimate) -> dict | None:
 
 def matched_definition() -> str:
     """The ``matched`` variant's definition, from its module docstring (the report footer)."""
-    from motionbench.metrics import motion_matched
-
     return inspect.getdoc(motion_matched) or ""
 
 

@@ -16,17 +16,17 @@ Trackers: ``gt`` uses the true tracks on both sides (the reference's and each ca
 truth): what a perfect tracker would give, so it isolates the metric's own definition; ``lk`` runs
 :class:`~motionbench.metrics.trackers.LKTracker` on both videos; ``cotracker3`` runs when its code and
 weights are on this machine, and is otherwise reported as skipped with the reason. Tracks are
-computed once per (video content, tracker backend), in memory and, with ``cache_dir``, on disk.
+computed once per (video content, tracker backend) by a
+:class:`~motionbench.metrics.track_cache.CachedTracker`, in memory and, with ``cache_dir``, on disk.
 """
 
 from __future__ import annotations
 
-import hashlib
 import time
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import Callable
 
 import numpy as np
 
@@ -38,26 +38,19 @@ from motionbench.metaeval.pairs import (
     NEGATIVE_KINDS,
     PERTURBATIONS,
     POSITIVE,
-    Candidate,
     build_candidates,
     motion_change,
 )
-from motionbench.metaeval.references import DEFAULT_REFERENCES, Reference, Video, check_references
+from motionbench.metaeval.references import DEFAULT_REFERENCES, SyntheticReference, Video, check_references
 from motionbench.metaeval.stats import Estimate, auc, cluster_bootstrap, spearman
-
-if TYPE_CHECKING:
-    from motionbench.metrics.trackers import Tracker
-    from motionbench.metrics.tracks import Tracks
+from motionbench.metrics.motion_fidelity import VARIANTS, motion_fidelity
+from motionbench.metrics.track_cache import CachedTracker
+from motionbench.metrics.trackers import LKTracker, TrackerChoice, build_tracker
+from motionbench.metrics.tracks import Tracks
 
 TRACKERS: tuple[str, ...] = ("gt", "lk", "cotracker3")
 DEFAULT_GRID = 24  # 576 LK tracks on a 128x128 clip: dense enough, fast on two CPU cores
 DEFAULT_RESAMPLES = 1000
-
-
-def _variants() -> tuple[str, ...]:
-    from motionbench.metrics.motion_fidelity import VARIANTS
-
-    return VARIANTS
 
 
 @dataclass(frozen=True)
@@ -66,20 +59,19 @@ class MetaevalConfig:
 
     seed: int = 0
     trackers: tuple[str, ...] = TRACKERS
-    variants: tuple[str, ...] = field(default_factory=_variants)
+    variants: tuple[str, ...] = VARIANTS
     grid: int = DEFAULT_GRID
     resamples: int = DEFAULT_RESAMPLES
-    references: tuple[Reference, ...] = DEFAULT_REFERENCES
+    references: tuple[SyntheticReference, ...] = DEFAULT_REFERENCES
 
     def check(self) -> None:
         """Raises ConfigError naming the bad field and the allowed values."""
         bad = [t for t in self.trackers if t not in TRACKERS]
         if bad or not self.trackers:
             raise ConfigError(f"unknown tracker(s) {bad or list(self.trackers)}; choose from {', '.join(TRACKERS)}")
-        allowed = _variants()
-        bad = [v for v in self.variants if v not in allowed]
+        bad = [v for v in self.variants if v not in VARIANTS]
         if bad or not self.variants:
-            raise ConfigError(f"unknown motion fidelity variant(s) {bad or list(self.variants)}; choose from {', '.join(allowed)}")
+            raise ConfigError(f"unknown motion fidelity variant(s) {bad or list(self.variants)}; choose from {', '.join(VARIANTS)}")
         if self.grid < 2:
             raise ConfigError(f"grid must be at least 2 points per side, got {self.grid}")
         if self.resamples < 0:
@@ -181,67 +173,29 @@ def _finite(x: float) -> float | None:
 
 # -- tracking ----------------------------------------------------------------------------------------
 
-class TrackCache:
-    """Tracks per (video content, tracker backend), in memory and optionally on disk."""
-
-    def __init__(self, cache_dir: Path | None = None) -> None:
-        self.cache_dir = Path(cache_dir) if cache_dir is not None else None
-        self._memory: dict[str, Tracks] = {}
-        self.computed = 0
-
-    def get(self, tracker: "Tracker", video: Video) -> "Tracks":
-        """``tracker``'s tracks of ``video``, computed at most once per content and backend."""
-        from motionbench.metrics.scorer import content_hash
-        from motionbench.metrics.tracks import TracksError, load_tracks, save_tracks
-
-        key = hashlib.sha256(f"{content_hash(video.frames)}|{tracker.backend}".encode()).hexdigest()[:32]
-        hit = self._memory.get(key)
-        if hit is not None:
-            return hit
-        path = self.cache_dir / "metaeval-tracks" / f"{key}.npz" if self.cache_dir is not None else None
-        tracks = None
-        if path is not None and path.is_file():
-            try:
-                tracks = load_tracks(path)
-            except TracksError:
-                tracks = None  # damaged entry: recompute and overwrite
-        if tracks is None:
-            tracks = tracker.track(video.frames)
-            self.computed += 1
-            if path is not None:
-                save_tracks(path, tracks)
-        self._memory[key] = tracks
-        return tracks
-
-
-def _truth(video: Video) -> "Tracks":
+def _truth(video: Video) -> Tracks:
     """The video's true tracks as a :class:`Tracks` record."""
-    from motionbench.metrics.tracks import Tracks
-
     return Tracks(np.asarray(video.tracks, np.float64), np.asarray(video.visibility, bool), video.size)
 
 
-def _resolve_trackers(names: tuple[str, ...], grid: int) -> tuple[dict[str, object], dict[str, str], dict[str, str]]:
-    """name -> tracker object (None for gt), name -> backend id, and skipped name -> reason."""
-    from motionbench.metrics.trackers import LKTracker, build_tracker
-
-    trackers: dict[str, object] = {}
+def _resolve_trackers(names: tuple[str, ...], grid: int
+                      ) -> tuple[dict[str, CachedTracker | None], dict[str, str], dict[str, str]]:
+    """name -> cached tracker (None for gt), name -> backend id, and skipped name -> reason."""
+    trackers: dict[str, CachedTracker | None] = {}
     backends: dict[str, str] = {}
     skipped: dict[str, str] = {}
     for name in names:
         if name == "gt":
             trackers[name] = None
             backends[name] = "ground-truth tracks (reference and candidate)"
-        elif name == "lk":
-            trackers[name] = LKTracker(grid=grid)
-            backends[name] = trackers[name].backend  # type: ignore[attr-defined]
+            continue
+        choice = TrackerChoice(name, LKTracker(grid=grid)) if name == "lk" else build_tracker("cotracker3", grid=grid)
+        tracker = choice.tracker
+        if tracker is None:
+            skipped[name] = choice.unavailable or "CoTracker3 is not available on this machine"
         else:
-            choice = build_tracker("cotracker3", grid=grid)
-            if choice.tracker is None:
-                skipped[name] = choice.unavailable or "CoTracker3 is not available on this machine"
-            else:
-                trackers[name] = choice.tracker
-                backends[name] = choice.tracker.backend
+            trackers[name] = CachedTracker(tracker)
+            backends[name] = tracker.backend
     return trackers, backends, skipped
 
 
@@ -254,13 +208,11 @@ def run_metaeval(config: MetaevalConfig | None = None, *, cache_dir: Path | None
     Raises:
         ConfigError: a bad config field (named in the message).
     """
-    from motionbench.metrics.motion_fidelity import motion_fidelity
-
     config = config or MetaevalConfig()
     config.check()
     began = time.perf_counter()
     trackers, backends, skipped = _resolve_trackers(config.trackers, config.grid)
-    cache = TrackCache(cache_dir)
+    folder = Path(cache_dir) / "metaeval-tracks" if cache_dir is not None else None
     scores: list[PairScore] = []
     counts: dict[str, int] = {}
     dropped: list[tuple[str, str, int, float]] = []
@@ -280,9 +232,9 @@ def run_metaeval(config: MetaevalConfig | None = None, *, cache_dir: Path | None
         for c in candidates:
             counts[c.kind] = counts.get(c.kind, 0) + 1
         for name, tracker in trackers.items():
-            ref_tracks = _truth(reference) if tracker is None else cache.get(tracker, reference)
+            ref_tracks = _truth(reference) if tracker is None else tracker.track(reference.frames, folder=folder)
             for c in candidates:
-                cand_tracks = _truth(c.video) if tracker is None else cache.get(tracker, c.video)
+                cand_tracks = _truth(c.video) if tracker is None else tracker.track(c.video.frames, folder=folder)
                 for variant in config.variants:
                     value = motion_fidelity(cand_tracks, ref_tracks, variant)
                     scores.append(PairScore(name, variant, ref.id, c.kind, c.label, c.grade, c.index, float(value)))

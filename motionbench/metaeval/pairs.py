@@ -41,12 +41,13 @@ Everything is seeded: the same seed gives the same videos, bit for bit.
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterator
 
 import numpy as np
 
-from motionbench.metaeval.references import Reference, Video
+from motionbench.metaeval.references import SyntheticReference, Video
+from motionbench.metrics.motion_matched import match_by_position
 
 POSITIVE = "same_motion"
 NEGATIVE_KINDS: tuple[str, ...] = ("different_motion", "time_reversed", "frame_shuffled", "static", "flicker",
@@ -120,8 +121,6 @@ def motion_change(candidate: Video, reference: Video) -> float:
     displacements of every pair: 1 for a still candidate, about 2 for an unrelated motion of the same
     energy, 4 for the exact opposite motion.
     """
-    from motionbench.metrics.motion_matched import match_by_position
-
     cand = candidate.tracks[match_by_position(candidate.tracks[:, 0], reference.tracks[:, 0], reference.size)]
     dc, dr = np.diff(cand, axis=1), np.diff(reference.tracks, axis=1)
     energy = float((dr ** 2).sum())
@@ -290,7 +289,7 @@ def trajectory_noise(v: Video, grade: float, rng: np.random.Generator) -> Video:
 
 # -- all candidates of one reference -----------------------------------------------------------------
 
-def build_candidates(ref: Reference, others: list[Reference], seed: int) -> Iterator[Candidate]:
+def build_candidates(ref: SyntheticReference, others: list[SyntheticReference], seed: int) -> Iterator[Candidate]:
     """Every candidate against ``ref``: positives, two of each negative kind, graded perturbations.
 
     Args:
@@ -322,8 +321,6 @@ def build_candidates(ref: Reference, others: list[Reference], seed: int) -> Iter
                         trajectory_noise(positives[0], g, _rng(seed, ref.id, "noise", gi)))
 
 
-def _rewindow(other: Reference, ref: Reference) -> Reference:
+def _rewindow(other: SyntheticReference, ref: SyntheticReference) -> SyntheticReference:
     """``other``'s motion rendered on ``ref``'s frame count, size and fps, so only the motion differs."""
-    from dataclasses import replace
-
     return replace(other, num_frames=ref.num_frames, size=ref.size, fps=ref.fps)

@@ -1,6 +1,6 @@
 """The reference clips metaeval judges metrics on, and how to render them.
 
-A :class:`Reference` is a synthetic clip named by its generator, seed and params (a manifest sample
+A :class:`SyntheticReference` is a synthetic clip named by its generator, seed and params (a manifest sample
 or one of the built-in :data:`DEFAULT_REFERENCES`) with its frame window, size and fps. Every video
 metaeval builds carries its true tracks: renders come with the generator's ground truth, and the
 perturbed and negative videos derive theirs from it (see :mod:`motionbench.metaeval.pairs`).
@@ -50,7 +50,7 @@ class Video:
 
 
 @dataclass(frozen=True)
-class Reference:
+class SyntheticReference:
     """One synthetic reference clip: generator, seed and params, with its window, size and fps."""
 
     id: str
@@ -81,12 +81,12 @@ class Reference:
                      clip.visibility[:, s].copy(), self.fps, clip.foreground[s])
 
 
-def _ref(id: str, category: str, generator: str, seed: int, **params: Any) -> Reference:
-    return Reference(id=id, category=category, generator=generator, seed=seed, params=params)
+def _ref(id: str, category: str, generator: str, seed: int, **params: Any) -> SyntheticReference:
+    return SyntheticReference(id=id, category=category, generator=generator, seed=seed, params=params)
 
 
 #: Three references per benchmark category, with motions that differ in kind within a category.
-DEFAULT_REFERENCES: tuple[Reference, ...] = (
+DEFAULT_REFERENCES: tuple[SyntheticReference, ...] = (
     _ref("camera-pan", "camera", "camera", 11, path="pan"),
     _ref("camera-zoom", "camera", "camera", 12, path="zoom_in"),
     _ref("camera-rotate", "camera", "camera", 13, path="rotate"),
@@ -102,7 +102,7 @@ DEFAULT_REFERENCES: tuple[Reference, ...] = (
 )
 
 
-def references_from_manifest(path: Path | str | None = None) -> tuple[Reference, ...]:
+def references_from_manifest(path: Path | str | None = None) -> tuple[SyntheticReference, ...]:
     """The synthetic samples of a manifest as references (file and URL samples have no true motion).
 
     Raises:
@@ -118,7 +118,7 @@ def references_from_manifest(path: Path | str | None = None) -> tuple[Reference,
         src = s.source
         if not isinstance(src, SyntheticSource):
             continue
-        refs.append(Reference(id=s.id, category=s.category, generator=src.generator, seed=src.seed,
+        refs.append(SyntheticReference(id=s.id, category=s.category, generator=src.generator, seed=src.seed,
                               params=dict(src.params), start=s.frames.start,
                               num_frames=s.frames.count or 17, size=tuple(s.size or (128, 128)),  # type: ignore[arg-type]
                               fps=float(s.fps or 8.0)))
@@ -128,7 +128,7 @@ def references_from_manifest(path: Path | str | None = None) -> tuple[Reference,
     return tuple(refs)
 
 
-def check_references(refs: list[Reference] | tuple[Reference, ...], where: str = "references") -> None:
+def check_references(refs: list[SyntheticReference] | tuple[SyntheticReference, ...], where: str = "references") -> None:
     """Every category needs two references; ids must be unique.
 
     Raises:

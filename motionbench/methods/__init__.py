@@ -1,4 +1,4 @@
-"""Method adapters: the interface, typed options, the entry-point registry, reference methods."""
+"""Method adapters: the interface, typed options, the entry-point registry (shared with metrics), reference methods."""
 
 from motionbench.methods.base import GenerationRequest, Method, Reference
 

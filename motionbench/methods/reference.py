@@ -13,7 +13,9 @@ Each one places a known point on every metric's axis, so a leaderboard reads rel
 ``noise``
     Seeded uniform noise: the floor of every metric.
 
-None of them reads the prompt; all are deterministic given the seed.
+None of them reads the prompt; all are deterministic given the seed. ``reference`` also serves the
+recapture task, where it returns the source clip unchanged (the camera never moves): the anchor
+every re-rendering along a new path must beat.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from typing import Any
 import numpy as np
 
 from motionbench.methods.base import GenerationRequest, Method, Reference
-from motionbench.video import resize_frames, sample_indices
+from motionbench.tasks import MOTION_TRANSFER, RECAPTURE
+from motionbench.video import sample_indices, stretch_frames
 
 
 @dataclass
@@ -36,13 +39,14 @@ def resampled_reference(reference: Reference, request: GenerationRequest) -> np.
     """The reference frames evenly resampled to ``request.num_frames`` and resized to ``request.size``."""
     frames = reference.clip.frames
     idx = sample_indices(len(frames), num_frames=request.num_frames)
-    return resize_frames(frames[idx], request.size)
+    return stretch_frames(frames[idx], request.size)
 
 
 class ReferenceMethod(Method):
     name = "reference"
-    summary = "Returns the reference clip itself (upper anchor of motion fidelity)."
     Config = NoOptions
+    # In the recapture task it returns the source clip unchanged: the anchor every re-rendering must beat.
+    tasks = (MOTION_TRANSFER, RECAPTURE)
 
     def generate(self, state: Any, reference: Reference, request: GenerationRequest) -> np.ndarray:
         return np.ascontiguousarray(resampled_reference(reference, request))
@@ -50,11 +54,10 @@ class ReferenceMethod(Method):
 
 class StaticMethod(Method):
     name = "static"
-    summary = "Repeats the reference's first frame (no motion, perfect temporal consistency)."
     Config = NoOptions
 
     def generate(self, state: Any, reference: Reference, request: GenerationRequest) -> np.ndarray:
-        first = resize_frames(reference.clip.frames[:1], request.size)
+        first = stretch_frames(reference.clip.frames[:1], request.size)
         return np.ascontiguousarray(np.repeat(first, request.num_frames, axis=0))
 
 
@@ -71,7 +74,6 @@ def non_identity_permutation(n: int, seed: int) -> np.ndarray:
 
 class ShuffleMethod(Method):
     name = "shuffle"
-    summary = "The reference's frames in a seeded random order (right content, wrong motion)."
     Config = NoOptions
 
     def generate(self, state: Any, reference: Reference, request: GenerationRequest) -> np.ndarray:
@@ -81,7 +83,6 @@ class ShuffleMethod(Method):
 
 class NoiseMethod(Method):
     name = "noise"
-    summary = "Seeded uniform random noise (lower anchor of every metric)."
     Config = NoOptions
 
     def generate(self, state: Any, reference: Reference, request: GenerationRequest) -> np.ndarray:

@@ -6,53 +6,49 @@ package registers its own, so a new method plugs in without touching this reposi
     [project.entry-points."motionbench.methods"]
     my-method = "my_package.adapter:MyMethod"
 
-Listing names imports nothing; a method's module is imported only when it is loaded.
+The registry is the one shared with metrics (:class:`motionbench.plugins.Registry`): listing names
+imports nothing, and a method's module is imported only when it is loaded. Methods of every task
+share it; a class says which tasks it serves (``tasks``), and :func:`load_method_for_task` refuses
+a method of another task by name, listing the methods that do serve it.
 """
 
 from __future__ import annotations
 
-import difflib
-from importlib.metadata import EntryPoint, entry_points
-
 from motionbench.errors import ConfigError
+from motionbench.methods.base import MethodBase
+from motionbench.plugins import Registry
 
-GROUP = "motionbench.methods"
-
-
-def _entry_points() -> dict[str, EntryPoint]:
-    found: dict[str, EntryPoint] = {}
-    for ep in entry_points(group=GROUP):
-        # The same distribution can be visible twice (e.g. an editable install plus a copy on
-        # sys.path); only a different target under one name is a conflict.
-        if ep.name in found and found[ep.name].value != ep.value:
-            raise ConfigError(
-                f"two packages register the method name {ep.name!r}: {found[ep.name].value} and {ep.value}; "
-                "uninstall one or rename its entry point"
-            )
-        found[ep.name] = ep
-    return found
+METHODS: Registry[MethodBase] = Registry("motionbench.methods", "method", MethodBase, "motionbench methods")
 
 
-def method_names() -> list[str]:
-    return sorted(_entry_points())
+def load_method_class(name: str) -> type[MethodBase]:
+    """Import and return the method class registered under ``name`` (see :meth:`Registry.load`)."""
+    return METHODS.load(name)
 
 
-def entry_point(name: str) -> EntryPoint:
-    eps = _entry_points()
-    if name not in eps:
-        hint = difflib.get_close_matches(name, eps, n=1)
-        raise ConfigError(
-            f"unknown method {name!r}" + (f" (did you mean {hint[0]!r}?)" if hint else "")
-            + f"; available: {', '.join(sorted(eps)) or 'none'}. Run `motionbench methods` for details."
-        )
-    return eps[name]
+def methods_of_task(task: str) -> list[str]:
+    """The registered methods that serve ``task`` (imports each; plug-ins that cannot load are left out)."""
+    names = []
+    for name in METHODS.names():
+        try:
+            cls = METHODS.load(name)
+        except ConfigError:
+            continue
+        if task in cls.tasks:
+            names.append(name)
+    return names
 
 
-def load_method_class(name: str) -> type:
-    """Import and return the method class registered under ``name``."""
-    ep = entry_point(name)
-    try:
-        cls = ep.load()
-    except ImportError as exc:
-        raise ConfigError(f"method {name!r} is registered as {ep.value} but cannot be imported: {exc}") from exc
+def load_method_for_task(name: str, task: str) -> type[MethodBase]:
+    """The class of ``name``, which must serve ``task``.
+
+    Raises:
+        ConfigError: unknown name (see :meth:`Registry.load`), or a method of another task (naming
+            the tasks it serves and the methods of ``task``).
+    """
+    cls = METHODS.load(name)
+    if task not in cls.tasks:
+        serves = ", ".join(cls.tasks) or "no task"
+        raise ConfigError(f"method {name!r} serves {serves}, not {task}; methods of {task}: "
+                          f"{', '.join(methods_of_task(task)) or 'none'} (choose the task with --task)")
     return cls

@@ -1,27 +1,23 @@
-"""Metrics: CLIP text alignment, CLIP temporal consistency, motion fidelity; trackers; the scorer.
+"""Metrics: the contract and registry, the features they are computed from, their providers, the scorer.
 
-Importing this package is cheap (no torch): :func:`build_scorer` and the metric classes import their
-heavy dependencies on first use.
+Modules, one job each:
+
+``base``           the :class:`Metric` contract and the registry (entry-point group ``motionbench.metrics``)
+``catalog``        the built-in metrics as plug-in specs (what ``motionbench metrics`` lists)
+``features``       the features a metric can need, by name, and the provider contract
+``providers``      the built-in providers: decoded inputs, CLIP embeddings, tracks (reference side cached)
+``scorer``         providers plus one loop over the requested metrics; ``build_scorer``
+``api``            what the runner sees: ``Scorer`` protocol, ``ScoringItem``, ``ScoreValue``
+``clip``, ``motion_fidelity``, ``motion_matched``   the built-in metrics (pure functions and classes)
+``trackers``, ``track_cache``, ``tracks``           point trackers, their cache, the track record
+
+Importing this package loads only the contract and the registry (what a plug-in metric and a
+listing need); ``from motionbench.metrics.scorer import FeatureOptions, build_scorer`` builds a
+scorer, and models load only when a provider is built.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+from motionbench.metrics.base import METRICS, Metric, MetricInputError
 
-from motionbench.metrics.base import Metric, check_metric_name, get_metric, metric_names
-
-if TYPE_CHECKING:
-    from motionbench.metrics.api import Scorer
-
-__all__ = ["Metric", "build_scorer", "check_metric_name", "get_metric", "metric_names"]
-
-
-def build_scorer(metrics: Sequence[str] = ("clip_text", "clip_temporal", "motion_fidelity"), *,
-                 clip: str = "ViT-B-32-quickgelu:openai", tracker: str = "auto",
-                 variants: Sequence[str] = ("dmt", "symmetric", "matched"), grid: int | None = None, device: str = "cpu",
-                 tracker_repo: str | None = None, tracker_checkpoint: str | None = None) -> "Scorer":
-    """Build the scorer the runner uses; see :func:`motionbench.metrics.scorer.build_scorer`."""
-    from motionbench.metrics.scorer import build_scorer as _build
-
-    return _build(metrics, clip=clip, tracker=tracker, variants=variants, grid=grid, device=device,
-                  tracker_repo=tracker_repo, tracker_checkpoint=tracker_checkpoint)
+__all__ = ["METRICS", "Metric", "MetricInputError"]

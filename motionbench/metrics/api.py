@@ -1,20 +1,23 @@
-"""What the runner asks of the metrics: one scorer, one call per sample.
+"""The records the runner and the scorer exchange.
 
-A :class:`Scorer` scores every generated video of one sample in one call, so the reference side
-(tracks, image embeddings) is computed once per sample and each text embedding once per prompt, and
-the CLIP metrics share one image-embedding pass per video. ``cache_dir`` persists reference-side work
-across runs, keyed by content and backend.
+The runner hands :class:`motionbench.metrics.scorer.Scorer` one sample at a time: the reference
+clip, its :class:`GroundTruthTracks` when known, and a :class:`ScoringItem` per generated video; it
+gets back one :class:`ScoreValue` per (video, metric instance), which it stores as a score record.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Protocol, Sequence
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from motionbench.video import Clip
+
+if TYPE_CHECKING:
+    from motionbench.recapture.trajectory import CameraPath
+
+ScoreStatus = Literal["ok", "skipped", "error"]
 
 
 @dataclass(frozen=True)
@@ -27,43 +30,24 @@ class GroundTruthTracks:
 
 @dataclass(frozen=True)
 class ScoringItem:
-    """One generated video to score against the sample's reference."""
+    """One generated video to score against the sample's reference (for recapture: along ``path``)."""
 
     job: str
     clip: Clip
     prompt: str
+    path: "CameraPath | None" = None  # the recapture task's target camera path; None for motion transfer
 
 
 @dataclass(frozen=True)
 class ScoreValue:
+    """One metric's outcome for one video; built by :meth:`motionbench.metrics.base.Metric.outcome`."""
+
     metric: str
-    variant: str
-    status: str  # "ok" | "skipped" | "error"
+    variant: str  # "" for a metric with one form
+    status: ScoreStatus
     value: float | None
     version: str
     backend: str
     convention: str
     higher_is_better: bool
-    reason: str | None = None
-
-
-class Scorer(Protocol):
-    def backends(self) -> dict[str, str]:
-        """Metric name -> backend id, recorded in run.json (CLIP arch + weight checksum, tracker...)."""
-
-    def outputs(self) -> list[tuple[str, str, str]]:
-        """(metric, variant, backend) of every value each scored video gets; variant "" for one-form metrics.
-
-        The runner uses it to see which videos still lack a value, e.g. after a new variant is added.
-        """
-
-    def score_sample(
-        self,
-        reference: Clip,
-        items: Sequence[ScoringItem],
-        *,
-        box: tuple[float, float, float, float] | None = None,
-        reference_tracks: GroundTruthTracks | None = None,
-        cache_dir: Path | None = None,
-    ) -> dict[str, list[ScoreValue]]:
-        """Scores keyed by ``item.job``; a metric that cannot run gives status "skipped" with a reason."""
+    reason: str | None = None  # why skipped / what failed, with the command that fixes it

@@ -1,46 +1,87 @@
 """The metric contract and the registry of metrics.
 
-Every metric is a pure function (in its own module) and a small class with fixed class attributes:
-``name``, ``higher_is_better``, ``version`` and ``convention`` (scale, clamp, which frames or pairs);
-an instance carries the ``backend`` id of the model or tracker that produced its inputs. The class
-also accumulates per-video values (``update`` / ``compute``) for batch use.
+A metric is a small class with fixed class attributes and a pure scoring function:
 
-The registry maps names to ``"module:attr"`` strings and imports a metric only when asked, so
-listing metrics never loads torch.
+- ``name``, ``summary`` (one line), ``higher_is_better``, ``version`` and ``convention`` (scale,
+  clamp, which frames or pairs: printed under every report; changing it needs a new ``version``);
+- ``needs``: the features it is computed from, by name (see :mod:`motionbench.metrics.features`:
+  ``frame_embeddings``, ``text_embedding``, ``generated_tracks``, ``reference_tracks``,
+  ``ground_truth_tracks``, ``generated_frames``, ...). The scorer computes each feature once per
+  video or sample and calls the metric with them as keyword arguments;
+- ``variants``: the forms it comes in (``("",)`` for a metric with one form). A variant is an
+  instance, ``MotionFidelity("matched")``; the scorer scores each requested instance.
+
+``__call__(**features) -> float`` scores one video and equals the module's pure function; it raises
+:class:`MetricInputError` for inputs it cannot score, with the reason. The class also accumulates
+per-video values (``update`` / ``compute``) for batch use.
+
+Metrics are plug-ins found through the entry-point group ``motionbench.metrics`` by the registry
+shared with methods (:mod:`motionbench.plugins`); the built-in ones are registered the same way.
 """
 
 from __future__ import annotations
 
 import difflib
-import importlib
+import inspect
 import math
 from typing import Any, ClassVar
 
-from motionbench.errors import ConfigError
+from motionbench.errors import ConfigError, MotionBenchError
+from motionbench.metrics.api import ScoreStatus, ScoreValue
+from motionbench.metrics.features import FEATURES
+from motionbench.plugins import Registry
 
-# name -> "module:attr"; the built-in metrics. A class decorated with @register is added here too.
-_REGISTRY: dict[str, str] = {
-    "clip_text": "motionbench.metrics.clip:ClipText",
-    "clip_temporal": "motionbench.metrics.clip:ClipTemporal",
-    "motion_fidelity": "motionbench.metrics.motion_fidelity:MotionFidelity",
-}
+
+class MetricInputError(MotionBenchError, ValueError):
+    """A metric cannot score these inputs (too few frames, no reliable reference step, ...)."""
 
 
 class Metric:
-    """Base class: subclasses set the class attributes and implement ``__call__`` for one video."""
+    """Base class of metrics (see the module docstring)."""
 
     name: ClassVar[str]
+    summary: ClassVar[str] = ""
     higher_is_better: ClassVar[bool]
     version: ClassVar[str]
     convention: ClassVar[str]
-    backend: str = "none"
+    needs: ClassVar[tuple[str, ...]]
+    variants: ClassVar[tuple[str, ...]] = ("",)
 
-    def __call__(self, *args: Any, **kwargs: Any) -> float:
+    def __init__(self, variant: str | None = None) -> None:
+        variant = self.variants[0] if variant is None else variant
+        if variant not in self.variants:
+            close = difflib.get_close_matches(variant, self.variants, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ConfigError(f"metric {self.name!r} has no variant {variant!r}{hint}; variants: "
+                              f"{', '.join(v for v in self.variants if v) or 'none'}")
+        self.variant = variant
+
+    @property
+    def id(self) -> str:
+        """``name`` or ``name/variant``: the report's column id."""
+        return f"{self.name}/{self.variant}" if self.variant else self.name
+
+    @classmethod
+    def every_variant(cls) -> list["Metric"]:
+        """One instance per variant."""
+        return [cls(v) for v in cls.variants]
+
+    def __call__(self, **features: Any) -> float:
         raise NotImplementedError
 
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.variant!r})" if self.variant else f"{type(self).__name__}()"
+
+    def outcome(self, status: ScoreStatus, backend: str, value: float | None = None,
+                reason: str | None = None) -> ScoreValue:
+        """This metric's score value for one video: the one place a :class:`ScoreValue` is built."""
+        return ScoreValue(metric=self.name, variant=self.variant, status=status, value=value, version=self.version,
+                          backend=backend, convention=self.convention, higher_is_better=self.higher_is_better,
+                          reason=reason)
+
     # Batch use: one value per video, averaged per video (never per frame across videos).
-    def update(self, *args: Any, **kwargs: Any) -> float:
-        value = self(*args, **kwargs)
+    def update(self, **features: Any) -> float:
+        value = self(**features)
         self.__dict__.setdefault("_values", []).append(value)
         return value
 
@@ -61,42 +102,27 @@ class Metric:
         self.__dict__.pop("_values", None)
 
 
-def register(cls: type[Metric]) -> type[Metric]:
-    """Class decorator: check the contract and record the class under ``cls.name``.
+def check_metric_class(cls: type) -> None:
+    """The contract every registered metric class keeps (checked when the registry loads it).
 
     Raises:
-        TypeError: a required class attribute is missing or has the wrong type.
-        ConfigError: another class is already registered under that name.
+        ConfigError: a class attribute is missing or of the wrong type, ``needs`` names an unknown
+            feature, or ``__call__`` does not take exactly the features in ``needs``.
     """
-    for attr, kind in (("name", str), ("higher_is_better", bool), ("version", str), ("convention", str)):
+    where = f"metric class {cls.__module__}.{cls.__qualname__}"
+    for attr, kind in (("name", str), ("higher_is_better", bool), ("version", str), ("convention", str),
+                       ("needs", tuple), ("variants", tuple)):
         if not isinstance(getattr(cls, attr, None), kind):
-            raise TypeError(f"metric class {cls.__qualname__} must set class attribute {attr!r} ({kind.__name__})")
-    target = f"{cls.__module__}:{cls.__qualname__}"
-    existing = _REGISTRY.get(cls.name)
-    if existing is not None and existing != target:
-        raise ConfigError(f"metric name {cls.name!r} is already registered by {existing}; pick another name")
-    _REGISTRY[cls.name] = target
-    return cls
+            raise ConfigError(f"{where} must set class attribute {attr!r} ({kind.__name__})")
+    unknown = [n for n in cls.needs if n not in FEATURES]
+    if unknown or not cls.needs:
+        raise ConfigError(f"{where}: needs {unknown or '()'}; it must name features among {', '.join(FEATURES)}")
+    if not cls.variants or len(set(cls.variants)) != len(cls.variants):
+        raise ConfigError(f"{where}: variants must be distinct names, got {cls.variants!r}")
+    params = [p.name for p in inspect.signature(cls.__call__).parameters.values()][1:]
+    if sorted(params) != sorted(cls.needs):
+        raise ConfigError(f"{where}: __call__ takes {params} but needs says {list(cls.needs)}; they must be the same")
 
 
-def metric_names() -> list[str]:
-    return sorted(_REGISTRY)
-
-
-def check_metric_name(name: str) -> str:
-    """Return ``name`` if registered.
-
-    Raises:
-        ConfigError: unknown name, with the closest match and the list of names.
-    """
-    if name in _REGISTRY:
-        return name
-    close = difflib.get_close_matches(name, list(_REGISTRY), n=1)
-    hint = f" Did you mean {close[0]!r}?" if close else ""
-    raise ConfigError(f"unknown metric {name!r}.{hint} Known metrics: {', '.join(metric_names())}")
-
-
-def get_metric(name: str) -> type[Metric]:
-    """The metric class registered under ``name`` (imports its module on first use)."""
-    module, attr = _REGISTRY[check_metric_name(name)].split(":")
-    return getattr(importlib.import_module(module), attr)
+METRICS: Registry[Metric] = Registry("motionbench.metrics", "metric", Metric, "motionbench metrics",
+                                     check=check_metric_class)

@@ -9,19 +9,24 @@ and no clamp, on L2-normalised CLIP embeddings, averaged over the frames of one 
 
 Both metrics share one image-embedding pass per video (:meth:`ClipEncoder.encode_frames`); text
 embeddings are computed once per prompt. The default model is ViT-B/32 with OpenAI weights in its
-QuickGELU form (``ViT-B-32-quickgelu:openai``); ``ARCH:/path/to/weights`` loads a local file and
-``ARCH:random`` builds random weights (only for tests and speed measurements: the backend id says so).
+QuickGELU form (``ViT-B-32-quickgelu:openai``); ``ARCH:/path/to/weights`` loads a local file,
+``ARCH:random`` builds random weights (only for tests and speed measurements: the backend id says so),
+and ``toy`` is the small CLIP MotionBench trained on its toy world (for ``data/toy.yaml`` runs).
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+import hashlib
+import zipfile
 
 import numpy as np
 
-from motionbench.metrics.base import Metric, register
+from motionbench import weights
+from motionbench.errors import WeightsError
+from motionbench.metrics.base import Metric, MetricInputError
 
 DEFAULT_CLIP = "ViT-B-32-quickgelu:openai"
+TOY_CLIP = "toy"  # the toy world's own CLIP (motionbench.toy.clip), shipped with the package
 
 CONVENTION_TEXT = ("raw cosine similarity of L2-normalised CLIP image and text embeddings, mean over all "
                    "frames; no scaling (not 100x, not 2.5x), no clamp; range [-1, 1], FYM-style ~0.2-0.4")
@@ -48,50 +53,42 @@ def clip_temporal_score(image_embeddings: np.ndarray) -> float:
     """Mean over t of cos(image_t, image_{t+1}) for ``image_embeddings [T, D]``.
 
     Raises:
-        ValueError: fewer than 2 frames.
+        MetricInputError: fewer than 2 frames.
     """
     img = _normalise(image_embeddings)
     if len(img) < 2:
-        raise ValueError(f"temporal consistency needs at least 2 frames, got {len(img)}")
+        raise MetricInputError(f"temporal consistency needs at least 2 frames, got {len(img)}")
     return float(np.sum(img[1:] * img[:-1], axis=-1).mean())
 
 
-@register
 class ClipText(Metric):
     """CLIP text alignment of one video from its frame embeddings and its prompt's embedding."""
 
-    name: ClassVar[str] = "clip_text"
-    higher_is_better: ClassVar[bool] = True
-    version: ClassVar[str] = "1"
-    convention: ClassVar[str] = CONVENTION_TEXT
+    name = "clip_text"
+    higher_is_better = True
+    version = "1"
+    convention = CONVENTION_TEXT
+    needs = ("frame_embeddings", "text_embedding")
 
-    def __init__(self, backend: str = "none") -> None:
-        self.backend = backend
-
-    def __call__(self, image_embeddings: np.ndarray, text_embedding: np.ndarray) -> float:  # type: ignore[override]
-        return clip_text_score(image_embeddings, text_embedding)
+    def __call__(self, frame_embeddings: np.ndarray, text_embedding: np.ndarray) -> float:  # type: ignore[override]
+        return clip_text_score(frame_embeddings, text_embedding)
 
 
-@register
 class ClipTemporal(Metric):
     """CLIP temporal consistency of one video from its frame embeddings."""
 
-    name: ClassVar[str] = "clip_temporal"
-    higher_is_better: ClassVar[bool] = True
-    version: ClassVar[str] = "1"
-    convention: ClassVar[str] = CONVENTION_TEMPORAL
+    name = "clip_temporal"
+    higher_is_better = True
+    version = "1"
+    convention = CONVENTION_TEMPORAL
+    needs = ("frame_embeddings",)
 
-    def __init__(self, backend: str = "none") -> None:
-        self.backend = backend
-
-    def __call__(self, image_embeddings: np.ndarray) -> float:  # type: ignore[override]
-        return clip_temporal_score(image_embeddings)
+    def __call__(self, frame_embeddings: np.ndarray) -> float:  # type: ignore[override]
+        return clip_temporal_score(frame_embeddings)
 
 
 def _is_torchscript(path) -> bool:
     """Whether ``path`` is a TorchScript zip archive (it has ``<name>/constants.pkl`` and ``<name>/code/``)."""
-    import zipfile
-
     if not zipfile.is_zipfile(path):
         return False
     with zipfile.ZipFile(path) as zf:
@@ -116,13 +113,16 @@ class ClipEncoder:
         import open_clip
         import torch
 
-        from motionbench import weights
-        from motionbench.errors import WeightsError
-
         self.spec = spec
-        self.arch, tag = weights.parse_clip_spec(spec)
         self.device = device
         self.batch_size = batch_size
+        self._text: dict[str, np.ndarray] = {}
+        self.frames_encoded = 0  # counters for the caching benchmark and tests
+        self.texts_encoded = 0
+        if spec == TOY_CLIP:
+            self._load_toy()
+            return
+        self.arch, tag = weights.parse_clip_spec(spec)
         if self.arch not in open_clip.list_models():
             raise WeightsError(f"CLIP architecture {self.arch!r} is not known to open_clip; "
                                "examples: ViT-B-32-quickgelu, ViT-L-14-quickgelu")
@@ -134,9 +134,8 @@ class ClipEncoder:
             label = located.path.name if weights.is_weight_path(tag) else tag
             self.backend = f"open_clip:{self.arch}:{label}:sha256={located.sha256[:12]}"
         # The preprocessing (mean, std, resize) of the named weights; OpenAI's for files and random.
-        from open_clip import pretrained as oc_pretrained
-
-        cfg = {} if tag == "random" or weights.is_weight_path(tag) else oc_pretrained.get_pretrained_cfg(self.arch, tag)
+        cfg = ({} if tag == "random" or weights.is_weight_path(tag)
+               else open_clip.pretrained.get_pretrained_cfg(self.arch, tag))
         preprocess_kw = {k: cfg[c] for k, c in (("image_mean", "mean"), ("image_std", "std"),
                                                 ("image_interpolation", "interpolation"),
                                                 ("image_resize_mode", "resize_mode")) if cfg.get(c)}
@@ -162,9 +161,22 @@ class ClipEncoder:
         self.model = model.to(device).eval()
         self.preprocess = preprocess
         self.tokenizer = open_clip.get_tokenizer(self.arch)
-        self._text: dict[str, np.ndarray] = {}
-        self.frames_encoded = 0  # counters for the caching benchmark and tests
-        self.texts_encoded = 0
+
+    def _load_toy(self) -> None:
+        """The toy world's CLIP, shipped with MotionBench (:mod:`motionbench.toy.clip`); its word tokenizer."""
+        from motionbench.toy.assets import toy_clip_folder
+        from motionbench.toy.clip import TOY_CLIP_NAME, ToyClipTokenizer, load_model
+
+        try:
+            folder = toy_clip_folder()
+        except WeightsError as exc:
+            raise weights.WeightsMissing(str(exc)) from None
+        digest = hashlib.sha256((folder / "model.safetensors").read_bytes()).hexdigest()
+        self.arch = TOY_CLIP_NAME
+        self.backend = f"open_clip:{TOY_CLIP_NAME}:motionbench-toy:sha256={digest[:12]}"
+        model, self.preprocess = load_model(folder)
+        self.model = model.to(self.device).eval()
+        self.tokenizer = ToyClipTokenizer()
 
     def encode_frames(self, frames: np.ndarray) -> np.ndarray:
         """L2-normalised image embeddings ``[T, D]`` (float32) of uint8 frames ``[T, H, W, 3]``."""

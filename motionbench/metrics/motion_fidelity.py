@@ -26,11 +26,10 @@ estimates and are used as they are).
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import numpy as np
 
-from motionbench.metrics.base import Metric, register
+from motionbench.metrics.base import Metric, MetricInputError
+from motionbench.metrics.motion_matched import motion_fidelity_matched
 from motionbench.metrics.tracks import Tracks, align_tracks
 
 #: A displacement shorter than this (in pixels) counts as no motion: its unit vector is zero. A
@@ -97,21 +96,18 @@ def motion_fidelity(generated: Tracks, reference: Tracks, variant: str = "dmt") 
         raise ValueError(f"unknown motion fidelity variant {variant!r}; choose one of {', '.join(VARIANTS)}")
     g, r = align_tracks(generated, reference)
     if variant == "matched":
-        from motionbench.metrics.motion_matched import motion_fidelity_matched
-
         return motion_fidelity_matched(g.tracks, r.tracks, r.visibility, r.size)
     fn = motion_fidelity_dmt if variant == "dmt" else motion_fidelity_symmetric
     return fn(g.tracks, r.tracks)
 
 
-@register
 class MotionFidelity(Metric):
-    """Motion fidelity between tracks of a generated video and of its reference."""
+    """Motion fidelity between tracks of a generated video and of its reference, in one variant."""
 
-    name: ClassVar[str] = "motion_fidelity"
-    higher_is_better: ClassVar[bool] = True
-    version: ClassVar[str] = "1"
-    convention: ClassVar[str] = (
+    name = "motion_fidelity"
+    higher_is_better = True
+    version = "1"
+    convention = (
         "DMT motion fidelity in [-1, 1]: unit per-step displacements, corr = mean over steps of dot "
         "products; variant dmt = mean over generated tracks of max over reference tracks of (S - I) "
         "(public DMT code); variant symmetric = half the sum of both one-sided means, no identity; "
@@ -124,13 +120,13 @@ class MotionFidelity(Metric):
         "resampled in time to the shorter; different sizes: generated coordinates scaled to the "
         "reference's pixels. Visibility: ignored by dmt and symmetric; matched uses the reference's."
     )
-    variants: ClassVar[tuple[str, ...]] = VARIANTS
+    needs = ("generated_tracks", "reference_tracks")
+    variants = VARIANTS
 
-    def __init__(self, variant: str = "dmt", backend: str = "tracks") -> None:
-        if variant not in VARIANTS:
-            raise ValueError(f"unknown motion fidelity variant {variant!r}; choose one of {', '.join(VARIANTS)}")
-        self.variant = variant
-        self.backend = backend
-
-    def __call__(self, generated: Tracks, reference: Tracks) -> float:  # type: ignore[override]
-        return motion_fidelity(generated, reference, self.variant)
+    def __call__(self, generated_tracks: Tracks, reference_tracks: Tracks) -> float:  # type: ignore[override]
+        """The score; raises MetricInputError where it is undefined (matched with no reliable reference step)."""
+        value = motion_fidelity(generated_tracks, reference_tracks, self.variant)
+        if self.variant == "matched" and np.isnan(value):
+            raise MetricInputError("the tracker marked every reference point invisible at every step, so there is "
+                                   "no reliable reference motion to compare with")
+        return value

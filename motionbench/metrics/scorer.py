@@ -1,229 +1,187 @@
-"""The concrete :class:`~motionbench.metrics.api.Scorer`: every metric of one sample in one call.
+"""The scorer: feature providers plus one loop over the requested metrics.
 
-Work shared across the generated videos of a sample is done once:
+For each sample the scorer computes every feature a requested metric needs, once: reference-side
+features (scope ``sample``) once per sample, a recapture path's truth (scope ``path``) once per
+camera path, the others once per generated video, so the CLIP
+metrics share one image-embedding pass per video and motion fidelity's variants share one pair of
+track sets. Then each metric instance scores each video from its features.
 
-- the reference's tracks are computed once per (reference content, tracker backend, box) and kept
-  in memory and, when ``cache_dir`` is given, on disk as ``cache_dir/tracks/<key>.npz``, where the
-  key hashes the decoded reference frames, the tracker's backend id and the box;
-- each prompt's text embedding is computed once per scorer;
-- ``clip_text`` and ``clip_temporal`` share one image-embedding pass per generated video.
-
-Nothing here is imported by ``motionbench.metrics`` at package import; torch loads on first use.
+Outcomes, per (video, metric instance): ``ok`` with a finite value; ``skipped`` when a provider is
+unavailable on this machine (missing weights) or the input lacks the feature (no ground truth), with
+the reason; ``error`` when a feature or the metric cannot handle the input (or the value is not
+finite), with the reason. A metric's backend joins the backends of the providers it draws on.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
+import math
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
-import numpy as np
-
-from motionbench.errors import ConfigError
+from motionbench.errors import ConfigError, MotionBenchError
 from motionbench.metrics.api import GroundTruthTracks, ScoreValue, ScoringItem
-from motionbench.metrics.base import check_metric_name, get_metric
-from motionbench.metrics.clip import DEFAULT_CLIP
-from motionbench.metrics.motion_fidelity import VARIANTS, motion_fidelity
-from motionbench.metrics.trackers import TrackerChoice, build_tracker, scale_box
-from motionbench.metrics.tracks import Tracks, TracksError, load_tracks, save_tracks
+from motionbench.metrics.base import METRICS, Metric
+from motionbench.metrics.features import FEATURES, FeatureProvider, FeatureUnavailable, SampleInputs
+from motionbench.metrics.providers import FeatureOptions, build_providers
+from motionbench.tasks import MOTION_TRANSFER, RECAPTURE
 from motionbench.video import Clip
 
-CLIP_METRICS = ("clip_text", "clip_temporal")
+__all__ = ["DEFAULT_METRICS", "TASK_DEFAULT_METRICS", "FeatureOptions", "Scorer", "build_scorer", "resolve_metrics"]
+
+#: What ``motionbench run`` scores when no ``--metric`` is given (plug-in metrics are asked for by name).
 DEFAULT_METRICS = ("clip_text", "clip_temporal", "motion_fidelity")
+#: The same for each task (:mod:`motionbench.tasks`).
+TASK_DEFAULT_METRICS = {MOTION_TRANSFER: DEFAULT_METRICS,
+                        RECAPTURE: ("novel_view", "camera_accuracy", "clip_text", "clip_temporal")}
 
 
-def content_hash(frames: np.ndarray) -> str:
-    """sha256 of decoded frames (shape and bytes), so a re-encoded copy of the same pixels hits."""
-    h = hashlib.sha256(repr((frames.shape, str(frames.dtype))).encode())
-    h.update(np.ascontiguousarray(frames).tobytes())
-    return h.hexdigest()
+class _Failed:
+    """A feature that could not be computed, remembered so every metric that needs it says why."""
+
+    def __init__(self, status: str, reason: str) -> None:
+        self.status, self.reason = status, reason
 
 
-class MotionBenchScorer:
-    """Scores generated videos against their reference; see :func:`build_scorer`."""
+def _describe(exc: Exception) -> str:
+    return str(exc) if isinstance(exc, MotionBenchError) else f"{type(exc).__name__}: {exc}"
 
-    def __init__(self, metrics: Sequence[str] = DEFAULT_METRICS, *, clip: str = DEFAULT_CLIP, tracker: str = "auto",
-                 variants: Sequence[str] = ("dmt", "symmetric", "matched"), grid: int | None = None, device: str = "cpu",
-                 tracker_repo: str | None = None, tracker_checkpoint: str | None = None) -> None:
-        self.metrics = tuple(check_metric_name(m) for m in metrics)
+
+class Scorer:
+    """Scores generated videos against their reference with ``metrics``, from the features of ``providers``.
+
+    Raises:
+        ConfigError: no metric, two metrics with one id, a feature no provider computes, or two
+            providers of one feature.
+    """
+
+    def __init__(self, metrics: Sequence[Metric], providers: Sequence[FeatureProvider]) -> None:
+        self.metrics = tuple(metrics)
         if not self.metrics:
-            raise ConfigError("no metrics requested; choose from clip_text, clip_temporal, motion_fidelity")
-        bad = [v for v in variants if v not in VARIANTS]
-        if bad or not variants:
-            raise ConfigError(f"unknown motion fidelity variant(s) {bad or list(variants)}; choose from {', '.join(VARIANTS)}")
-        self.variants = tuple(variants)
-        self.device = device
-        self.clip_spec = clip
-        self.encoder = None
-        self.clip_unavailable: str | None = None
-        if any(m in CLIP_METRICS for m in self.metrics):
-            from motionbench.metrics.clip import ClipEncoder
-            from motionbench.weights import WeightsMissing
+            raise ConfigError(f"no metrics requested; registered metrics: {', '.join(METRICS.names())}")
+        ids = [m.id for m in self.metrics]
+        if len(set(ids)) != len(ids):
+            raise ConfigError(f"a metric is requested twice: {sorted({i for i in ids if ids.count(i) > 1})}")
+        self._providers: dict[str, FeatureProvider] = {}
+        for p in providers:
+            for feature in p.features:
+                if feature in self._providers:
+                    raise ConfigError(f"two providers compute the feature {feature!r}: "
+                                      f"{type(self._providers[feature]).__name__} and {type(p).__name__}")
+                self._providers[feature] = p
+        for m in self.metrics:
+            missing = [n for n in m.needs if n not in self._providers]
+            if missing:
+                raise ConfigError(f"metric {m.id!r} needs {', '.join(missing)}, which no provider here computes; "
+                                  f"features: {', '.join(FEATURES)}")
 
-            try:
-                self.encoder = ClipEncoder(clip, device=device)
-            except WeightsMissing as exc:
-                self.clip_unavailable = str(exc)
-        self.tracker_name = tracker
-        self.choice: TrackerChoice | None = None
-        if "motion_fidelity" in self.metrics:
-            self.choice = build_tracker(tracker, grid=grid, device=device, repo=tracker_repo, checkpoint=tracker_checkpoint)
-        self._reference_tracks: dict[str, Tracks] = {}
-        self.tracker_calls = 0  # counted for tests and the caching benchmark
+    def provider(self, feature: str) -> FeatureProvider:
+        """The provider of ``feature`` (its counters and encoder are useful in tests and benchmarks)."""
+        return self._providers[feature]
 
     # -- backends -----------------------------------------------------------------------------------
-    def _motion_backend(self) -> str:
-        assert self.choice is not None
-        if self.choice.tracker is None:
-            return f"{self.choice.requested}:unavailable"
-        if self.tracker_name == "gt":
-            return f"reference=gt;generated={self.choice.tracker.backend}"
-        return self.choice.tracker.backend
+    def backend_of(self, metric: Metric) -> str:
+        """The backends of the providers ``metric`` draws on, joined; ``pixels`` when none is a model."""
+        parts = dict.fromkeys(b for b in (self._providers[n].backend for n in metric.needs) if b)
+        return ";".join(parts) or "pixels"
 
     def backends(self) -> dict[str, str]:
         """Metric name -> backend id (CLIP architecture + weight checksum; tracker + checkpoint + grid)."""
-        out: dict[str, str] = {}
-        for m in self.metrics:
-            if m in CLIP_METRICS:
-                out[m] = self.encoder.backend if self.encoder is not None else f"open_clip:{self.clip_spec}:unavailable"
-            else:
-                out[m] = self._motion_backend()
-        return out
+        return {m.name: self.backend_of(m) for m in self.metrics}
 
     def outputs(self) -> list[tuple[str, str, str]]:
         """(metric, variant, backend) of every value a scored video gets."""
-        return [(m, v, b) for m, b in self.backends().items()
-                for v in (self.variants if m == "motion_fidelity" else ("",))]
+        return [(m.name, m.variant, self.backend_of(m)) for m in self.metrics]
 
     # -- scoring ------------------------------------------------------------------------------------
     def score_sample(self, reference: Clip, items: Sequence[ScoringItem], *,
                      box: tuple[float, float, float, float] | None = None,
-                     reference_tracks: GroundTruthTracks | None = None,
-                     cache_dir: Path | None = None) -> dict[str, list[ScoreValue]]:
-        """Scores keyed by ``item.job``; a metric that cannot run is "skipped" (or "error") with a reason."""
+                     ground_truth: GroundTruthTracks | None = None,
+                     cache_dir: Path | None = None, scene: Any = None) -> dict[str, list[ScoreValue]]:
+        """Scores keyed by ``item.job``, one value per requested metric instance, in request order.
+
+        ``scene``: a recapture scene sample's :class:`~motionbench.bench.scenes.SceneClip` (its truth).
+        """
         jobs = [it.job for it in items]
         if len(set(jobs)) != len(jobs):
             raise ConfigError("score_sample got the same job id twice; job ids must be unique within a sample")
-        out: dict[str, list[ScoreValue]] = {it.job: [] for it in items}
-        ref_tracks: Tracks | None = None
-        ref_problem: tuple[str, str] | None = None  # (status, reason) when the reference cannot be tracked
-        if "motion_fidelity" in self.metrics:
-            try:
-                ref_tracks = self._reference_side(reference, box, reference_tracks, cache_dir)
-            except _Skip as exc:
-                ref_problem = ("skipped", str(exc))
-            except (ConfigError, TracksError) as exc:
-                ref_problem = ("error", f"reference: {exc}")
-        for it in items:
-            embeddings = None
-            for m in self.metrics:
-                if m in CLIP_METRICS:
-                    if self.encoder is None:
-                        out[it.job].append(self._value(m, "", "skipped", None, self.clip_unavailable))
-                        continue
-                    if embeddings is None:
-                        embeddings = self.encoder.encode_frames(it.clip.frames)
-                    out[it.job].append(self._clip_value(m, embeddings, it.prompt))
-                else:
-                    out[it.job].extend(self._motion_values(it, reference, ref_tracks, ref_problem, box))
+        sample = SampleInputs(reference, box, ground_truth, Path(cache_dir) if cache_dir is not None else None, scene)
+        sample_features: dict[str, Any] = {}
+        path_features: dict[str | None, dict[str, Any]] = {}
+        out: dict[str, list[ScoreValue]] = {}
+        for item in items:
+            memos = {"sample": sample_features, "video": {},
+                     "path": path_features.setdefault(item.path.key if item.path is not None else None, {})}
+            out[item.job] = [self._score(m, sample, item, memos) for m in self.metrics]
         return out
 
-    def _value(self, metric: str, variant: str, status: str, value: float | None, reason: str | None) -> ScoreValue:
-        cls = get_metric(metric)
-        backend = self.backends()[metric]
-        return ScoreValue(metric=metric, variant=variant, status=status, value=value, version=cls.version,
-                          backend=backend, convention=cls.convention, higher_is_better=cls.higher_is_better,
-                          reason=reason)
-
-    def _clip_value(self, metric: str, embeddings: np.ndarray, prompt: str) -> ScoreValue:
-        from motionbench.metrics.clip import clip_temporal_score, clip_text_score
-
-        if metric == "clip_text":
-            value = clip_text_score(embeddings, self.encoder.encode_text(prompt))
-        elif len(embeddings) < 2:
-            return self._value(metric, "", "error", None, "the video has 1 frame; temporal consistency needs at least 2")
-        else:
-            value = clip_temporal_score(embeddings)
-        return self._value(metric, "", "ok", value, None)
-
-    def _motion_values(self, item: ScoringItem, reference: Clip, ref_tracks: Tracks | None,
-                       ref_problem: tuple[str, str] | None, box) -> list[ScoreValue]:
-        if ref_tracks is None:
-            status, reason = ref_problem or ("skipped", "no reference tracks")
-            return [self._value("motion_fidelity", v, status, None, reason) for v in self.variants]
-        try:
-            if item.clip.num_frames < 2:
-                raise ConfigError("the generated video has 1 frame; motion fidelity needs at least 2")
-            gen_box = scale_box(box, reference.size, item.clip.size) if box is not None else None
-            self.tracker_calls += 1
-            gen_tracks = self.choice.tracker.track(item.clip.frames, gen_box)
-        except (ConfigError, TracksError) as exc:
-            return [self._value("motion_fidelity", v, "error", None, f"generated: {exc}") for v in self.variants]
-        values = []
-        for v in self.variants:
-            score = motion_fidelity(gen_tracks, ref_tracks, v)
-            if not np.isfinite(score):  # never let NaN through silently
-                reason = ("the tracker marked every reference point invisible at every step, so there is no "
-                          "reliable reference motion to compare with" if v == "matched" and not
-                          (ref_tracks.visibility[:, :-1] & ref_tracks.visibility[:, 1:]).any()
-                          else "score is not finite")
-                values.append(self._value("motion_fidelity", v, "error", None, reason))
+    def _feature(self, name: str, sample: SampleInputs, item: ScoringItem, memos: dict[str, dict[str, Any]]) -> Any:
+        scope = FEATURES[name].scope
+        memo = memos[scope]
+        if name not in memo:
+            provider = self._providers[name]
+            if provider.unavailable is not None:
+                memo[name] = _Failed("skipped", provider.unavailable)
             else:
-                values.append(self._value("motion_fidelity", v, "ok", score, None))
-        return values
+                try:
+                    memo[name] = provider.compute(name, sample, item if scope != "sample" else None)
+                except FeatureUnavailable as exc:
+                    memo[name] = _Failed("skipped", str(exc))
+                except Exception as exc:  # noqa: BLE001 - one input's failure is that score's error, not the run's
+                    memo[name] = _Failed("error", _describe(exc))
+        return memo[name]
 
-    def _reference_side(self, reference: Clip, box, gt: GroundTruthTracks | None, cache_dir: Path | None) -> Tracks:
-        assert self.choice is not None
-        if self.choice.tracker is None:
-            raise _Skip(self.choice.unavailable or "tracker unavailable")
-        if self.tracker_name == "gt":
-            if gt is None:
-                raise _Skip("this sample has no ground-truth tracks (only synthetic clips do); use --tracker lk or cotracker3")
-            tracks = Tracks(np.asarray(gt.tracks, np.float64), np.asarray(gt.visibility, bool), reference.size)
-            return tracks.inside(box) if box is not None else tracks
-        if reference.num_frames < 2:
-            raise ConfigError("the reference has 1 frame; motion fidelity needs at least 2")
-        key_src = json.dumps([content_hash(reference.frames), self.choice.tracker.backend, box])
-        key = hashlib.sha256(key_src.encode()).hexdigest()[:32]
-        if key in self._reference_tracks:
-            return self._reference_tracks[key]
-        path = Path(cache_dir) / "tracks" / f"{key}.npz" if cache_dir is not None else None
-        if path is not None and path.is_file():
-            try:
-                tracks = load_tracks(path)
-            except TracksError:
-                tracks = None  # a damaged cache entry is recomputed and overwritten
-            if tracks is not None:
-                self._reference_tracks[key] = tracks
-                return tracks
-        self.tracker_calls += 1
-        tracks = self.choice.tracker.track(reference.frames, box)
-        if path is not None:
-            save_tracks(path, tracks)
-        self._reference_tracks[key] = tracks
-        return tracks
+    def _score(self, metric: Metric, sample: SampleInputs, item: ScoringItem,
+               memos: dict[str, dict[str, Any]]) -> ScoreValue:
+        backend = self.backend_of(metric)
+        inputs = {n: self._feature(n, sample, item, memos) for n in metric.needs}
+        failed = [v for v in inputs.values() if isinstance(v, _Failed)]
+        if failed:
+            return metric.outcome(failed[0].status, backend, reason=failed[0].reason)  # type: ignore[arg-type]
+        try:
+            value = float(metric(**inputs))
+        except FeatureUnavailable as exc:  # the metric does not apply to this input (e.g. a toy metric, a real prompt)
+            return metric.outcome("skipped", backend, reason=str(exc))
+        except Exception as exc:  # noqa: BLE001 - a metric that cannot score this video says why
+            return metric.outcome("error", backend, reason=_describe(exc))
+        if not math.isfinite(value):  # never let NaN through silently
+            return metric.outcome("error", backend, reason=f"{metric.id} gave {value}, not a finite score")
+        return metric.outcome("ok", backend, value=value)
 
 
-class _Skip(Exception):
-    """Internal: the reference side cannot be computed for a reason the user can fix."""
+def resolve_metrics(ids: Sequence[str] = (), variants: Sequence[str] = (), task: str = MOTION_TRANSFER) -> list[Metric]:
+    """Metric instances for ids ``name`` (every variant) or ``name/variant``; none: the ``task``'s
+    defaults (:data:`TASK_DEFAULT_METRICS`).
+
+    ``variants`` keeps only those variants of the metrics that have variants.
+
+    Raises:
+        ConfigError: an unknown metric (with the closest name), variant, or a variant no chosen metric has.
+    """
+    chosen: list[Metric] = []
+    for mid in ids or TASK_DEFAULT_METRICS[task]:
+        name, _, variant = mid.partition("/")
+        cls = METRICS.load(name)
+        chosen.extend([cls(variant)] if variant else cls.every_variant())
+    if variants:
+        known = {m.variant for m in chosen if m.variant}
+        unknown = [v for v in variants if v not in known]
+        if unknown:
+            names = ", ".join(dict.fromkeys(m.name for m in chosen))
+            raise ConfigError(f"unknown variant(s) {', '.join(unknown)} for metrics {names}; "
+                              f"variants: {', '.join(sorted(known)) or 'none'}")
+        chosen = [m for m in chosen if not m.variant or m.variant in variants]
+    return list({m.id: m for m in chosen}.values())
 
 
-def build_scorer(metrics: Sequence[str] = DEFAULT_METRICS, *, clip: str = DEFAULT_CLIP, tracker: str = "auto",
-                 variants: Sequence[str] = ("dmt", "symmetric", "matched"), grid: int | None = None, device: str = "cpu",
-                 tracker_repo: str | None = None, tracker_checkpoint: str | None = None) -> MotionBenchScorer:
-    """Build the scorer the runner uses. Never touches the network.
+def build_scorer(metrics: Sequence[str] | Sequence[Metric] = (), options: FeatureOptions = FeatureOptions(), *,
+                 variants: Sequence[str] = ()) -> Scorer:
+    """The scorer of ``metrics`` with the built-in providers of the features they need, built from
+    ``options``. Never touches the network.
 
     Args:
-        metrics: metric names (see ``motionbench.metrics.metric_names()``).
-        clip: ``ARCH:WEIGHTS`` for the CLIP metrics (tag, file path, or ``random`` for tests).
-        tracker: ``auto`` (CoTracker3 when its code and weights are here, else ``lk``),
-            ``cotracker3``, ``lk`` or ``gt`` (ground-truth reference tracks; LK on generated videos).
-        variants: motion fidelity variants: ``dmt``, ``symmetric``, ``matched``.
-        grid: points per side of the tracking grid (default 55).
-        device: torch device for CLIP and CoTracker.
-        tracker_repo: a local co-tracker checkout (else ``$MOTIONBENCH_COTRACKER_REPO`` or the torch hub cache).
-        tracker_checkpoint: the CoTracker3 checkpoint file (else the torch hub cache).
+        metrics: metric ids as :func:`resolve_metrics` takes them (with ``variants``), or instances.
+        options: how CLIP and the tracker are chosen.
+        variants: with ids, keep only these variants.
 
     Missing weights do not raise: their metrics come back "skipped" with the command that fixes it.
 
@@ -231,5 +189,6 @@ def build_scorer(metrics: Sequence[str] = DEFAULT_METRICS, *, clip: str = DEFAUL
         ConfigError: unknown metric, variant or tracker, or a bad grid.
         WeightsError: a malformed ``clip`` spec or an explicit weights path that does not exist.
     """
-    return MotionBenchScorer(metrics, clip=clip, tracker=tracker, variants=variants, grid=grid, device=device,
-                             tracker_repo=tracker_repo, tracker_checkpoint=tracker_checkpoint)
+    chosen = (list(metrics) if metrics and all(isinstance(m, Metric) for m in metrics)
+              else resolve_metrics(metrics, variants))  # type: ignore[arg-type]
+    return Scorer(chosen, build_providers({n for m in chosen for n in m.needs}, options))

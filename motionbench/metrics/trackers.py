@@ -21,6 +21,8 @@ from typing import Protocol
 
 import numpy as np
 
+from motionbench import weights
+from motionbench import limits
 from motionbench.errors import ConfigError, WeightsError
 from motionbench.metrics.tracks import Tracks
 
@@ -235,9 +237,7 @@ class CoTracker3Tracker:
         if self.checkpoint is None:
             self._weights = "random-init"
         else:
-            from motionbench.weights import file_sha256
-
-            self._weights = f"sha256={(checkpoint_sha256 or file_sha256(self.checkpoint))[:12]}"
+            self._weights = f"sha256={(checkpoint_sha256 or weights.file_sha256(self.checkpoint))[:12]}"
         self._model = None
 
     @property
@@ -309,13 +309,11 @@ def build_tracker(name: str = "auto", *, grid: int | None = None, device: str = 
     """
     if name not in TRACKERS:
         raise ConfigError(f"unknown tracker {name!r}; choose one of {', '.join(TRACKERS)}")
-    if grid is not None and grid < 2:
-        raise ConfigError(f"--grid must be at least 2, got {grid}")
+    if grid is not None and (problem := limits.int_range_problem(grid, limits.MIN_GRID, limits.MAX_GRID)):
+        raise ConfigError(f"--grid (points per side of the tracking grid) {problem}")
     g = grid or DEFAULT_GRID
     if name in ("lk", "gt"):
         return TrackerChoice(name, LKTracker(grid=g))
-    from motionbench import weights
-
     try:
         repo_loc = weights.locate_cotracker_repo(repo)
         ckpt = weights.locate_cotracker_checkpoint(checkpoint)

@@ -2,7 +2,8 @@
 
 A :class:`Tracks` holds ``N`` points over ``T`` frames in pixel coordinates ``(x, y)`` of a video of
 a known size. Trackers return it, the ``.npz`` loader reads it (so users can bring their own
-tracker), and :func:`align_tracks` puts a generated video's tracks on the reference's footing before
+tracker; a file without a ``size`` entry names no pixel space, and the caller must say which),
+and :func:`align_tracks` puts a generated video's tracks on the reference's footing before
 motion fidelity compares them.
 
 Alignment policy (applied by :func:`align_tracks`, documented in ``MotionFidelity.convention``):
@@ -18,6 +19,7 @@ Alignment policy (applied by :func:`align_tracks`, documented in ``MotionFidelit
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,14 +72,33 @@ class Tracks:
         return Tracks(self.tracks[keep], self.visibility[keep], self.size)
 
 
-def load_tracks(path: Path | str, *, size: tuple[int, int] | None = None) -> Tracks:
-    """Read tracks from an ``.npz`` with ``tracks [N, T, 2]`` and optional ``visibility [N, T]``.
+@dataclass(frozen=True)
+class TrackFile:
+    """The arrays of an ``.npz`` track file; ``size`` is None when the file does not say its pixel space."""
 
-    The file may also hold ``size`` = (width, height); otherwise ``size`` must be given, or it is
-    taken as the bounding extent of the coordinates (enough when both sides come from files).
+    path: Path
+    tracks: np.ndarray
+    visibility: np.ndarray
+    size: tuple[int, int] | None
+
+    def with_size(self, size: tuple[int, int]) -> Tracks:
+        """The tracks, in the pixels of a ``size`` = (width, height) video.
+
+        Raises:
+            TracksError: the arrays have the wrong shape (naming the file).
+        """
+        try:
+            return Tracks(self.tracks, self.visibility, (int(size[0]), int(size[1])))
+        except TracksError as exc:
+            raise TracksError(f"{self.path}: {exc}") from None
+
+
+def read_track_file(path: Path | str) -> TrackFile:
+    """Read an ``.npz`` with ``tracks [N, T, 2]``, optional ``visibility [N, T]`` and optional ``size`` (w, h).
 
     Raises:
-        TracksError: the file is missing, not an npz, or its arrays have the wrong shape.
+        TracksError: the file is missing, not an npz, has no ``tracks`` array, or its arrays have the
+            wrong shape.
     """
     path = Path(path)
     if not path.is_file():
@@ -92,21 +113,39 @@ def load_tracks(path: Path | str, *, size: tuple[int, int] | None = None) -> Tra
     tracks = np.asarray(arrays["tracks"], dtype=np.float64)
     vis = arrays.get("visibility")
     vis = np.ones(tracks.shape[:2], dtype=bool) if vis is None else np.asarray(vis).astype(bool)
-    if size is None and "size" in arrays:
+    size = None
+    if "size" in arrays:
         w, h = (int(v) for v in np.asarray(arrays["size"]).ravel()[:2])
         size = (w, h)
+    file = TrackFile(path, tracks, vis, size)
+    file.with_size(size or (1, 1))  # checks the arrays now, naming the file
+    return file
+
+
+def load_tracks(path: Path | str, *, size: tuple[int, int] | None = None) -> Tracks:
+    """Tracks from an ``.npz`` track file, in the pixels of ``size`` or else of the file's own ``size`` entry.
+
+    Raises:
+        TracksError: the file is unreadable, its arrays have the wrong shape, or neither the file
+            nor the caller says which pixel space it is in.
+    """
+    file = read_track_file(path)
+    size = size or file.size
     if size is None:
-        size = (int(np.ceil(tracks[..., 0].max())) + 1, int(np.ceil(tracks[..., 1].max())) + 1) if tracks.size else (1, 1)
-    try:
-        return Tracks(tracks, vis, size)
-    except TracksError as exc:
-        raise TracksError(f"{path}: {exc}") from None
+        raise TracksError(f"{file.path}: has no 'size' entry saying the (width, height) of its video; add one "
+                          "(np.savez(path, tracks=..., size=[W, H])) or compare it with a video of its size")
+    return file.with_size(size)
+
+
+def coordinate_extent(*files: TrackFile) -> tuple[int, int]:
+    """The smallest (width, height) holding every coordinate of ``files``: one pixel space for all of them."""
+    xs = [f.tracks[..., 0].max() for f in files if f.tracks.size]
+    ys = [f.tracks[..., 1].max() for f in files if f.tracks.size]
+    return (int(np.ceil(max(xs))) + 1, int(np.ceil(max(ys))) + 1) if xs else (1, 1)
 
 
 def save_tracks(path: Path | str, tracks: Tracks) -> Path:
     """Write tracks as ``.npz`` (``tracks``, ``visibility``, ``size``), atomically."""
-    import os
-
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.partial.npz")

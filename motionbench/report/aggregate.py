@@ -13,24 +13,32 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Literal, Sequence
+from typing import Iterable, Literal, Sequence
 
 import numpy as np
 
 from motionbench.report.bootstrap import bootstrap_mean, bootstrap_mean_of_groups, cell_rng
 from motionbench.report.model import (ANCHOR_METHODS, GENERATE, OVERALL_CATEGORIES, OVERALL_SAMPLES,
-                                      PEAK_MEMORY, TUNING, Cell, Column, GenerationFailure, Leaderboard,
-                                      ReportedSource, Row, RowKind, RunSummary, SampleScore, SkipNote)
+                                      PEAK_MEMORY, TASK_ANCHORS, TUNING, Cell, Column, GenerationFailure,
+                                      Leaderboard, ReportedSource, Row, RowKind, RunDetails, SampleScore, SkipNote)
+from motionbench.report.paired import Comparison, compare
 from motionbench.report.reported import ReportedRow
-from motionbench.report.store import MixedBackendsError, ReportError, RunStore
+from motionbench.report.runs import LoadedRun, MixedBackendsError, ReportError, tasks_of
+from motionbench.tasks import MOTION_TRANSFER, TASKS
 
 By = Literal["category", "overall"]
 
-# Known metrics first, in the order papers print them; others follow alphabetically.
-METRIC_ORDER = ("clip_text", "clip_temporal", "motion_fidelity")
-METRIC_LABELS = {"clip_text": "Text sim.", "clip_temporal": "Temporal cons.", "motion_fidelity": "Motion fid."}
+# Known metrics first, in the order papers print them; others follow alphabetically. (No run holds
+# both tasks' metrics: recapture's come first in its own leaderboard.)
+METRIC_ORDER = ("novel_view", "camera_accuracy", "clip_text", "clip_temporal", "motion_fidelity")
+METRIC_LABELS = {"clip_text": "Text sim.", "clip_temporal": "Temporal cons.", "motion_fidelity": "Motion fid.",
+                 "novel_view": "Novel view", "camera_accuracy": "Camera err."}
+# Columns whose literature name is not "<metric> (<variant>)".
+COLUMN_LABELS = {"novel_view/psnr": "PSNR (dB)", "novel_view/ssim": "SSIM", "novel_view/psnr_holes": "PSNR holes (dB)",
+                 "novel_view/ssim_holes": "SSIM holes", "camera_accuracy/rotation": "RotErr (deg)",
+                 "camera_accuracy/translation": "TransErr (pivot)"}
 # The manifest's categories, in its order (kept literal: importing the manifest module is not needed here).
-CATEGORY_ORDER = ("camera", "single_object", "multi_object", "human")
+CATEGORY_ORDER = ("camera", "single_object", "multi_object", "human", "static_scene", "dynamic_scene")
 
 COST_COLUMNS = (
     Column(id=TUNING, metric=TUNING, variant="", kind="cost", higher_is_better=False, label="Tuning (s)",
@@ -41,7 +49,10 @@ COST_COLUMNS = (
            label="Peak mem. (GiB)", unit="GiB", decimals=1),
 )
 
-Comparability = tuple[str, str, str]  # (backend, version, convention)
+# Scores are comparable when they share backend and metric version. The convention text is what the
+# report prints, not an identity: rewording it does not make two runs incomparable (a test pins a
+# hash of each metric's convention per version, so a change of meaning needs a new version).
+Comparability = tuple[str, str]  # (backend, version)
 
 
 def column_id(metric: str, variant: str) -> str:
@@ -68,6 +79,7 @@ class _RowData:
     # column -> [(category, sample, status, reason)]
     skips: dict[str, list[tuple[str, str, str, str]]] = field(default_factory=lambda: defaultdict(list))
     comparability: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
+    conventions: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))  # (version, text)
     costs: dict[str, _SampleCosts] = field(default_factory=dict)
     failures: Counter = field(default_factory=Counter)
     memory_kinds: set[str] = field(default_factory=set)
@@ -78,8 +90,8 @@ def _order_categories(categories: Iterable[str]) -> list[str]:
     return known + sorted(set(categories) - set(known))
 
 
-# The published form first, then the paper's two-sided one, then MotionBench's own.
-VARIANT_ORDER = ("dmt", "symmetric", "matched")
+# The published form first, then the paper's two-sided one, then MotionBench's own; recapture's overall before holes.
+VARIANT_ORDER = ("dmt", "symmetric", "matched", "psnr", "ssim", "psnr_holes", "ssim_holes", "rotation", "translation")
 
 
 def _order_columns(ids: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -90,38 +102,17 @@ def _order_columns(ids: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
     return sorted(set(ids), key=key)
 
 
-def _summarise_run(store: RunStore) -> RunSummary:
+def _run_details(store: LoadedRun) -> RunDetails:
     info = store.info
-
-    def text(value: Any) -> str | None:
-        if value is None or value == "" or value == {}:
-            return None
-        if isinstance(value, dict):
-            for k in ("commit", "hash", "sha", "name"):
-                if k in value:
-                    extra = " (dirty)" if value.get("dirty") else ""
-                    ident = str(value[k])
-                    return f"{ident[:12] if len(ident) == 40 else ident}{extra}"
-            return ", ".join(f"{k} {v}" for k, v in value.items() if not isinstance(v, (dict, list)))
-        return str(value)
-
-    device = info.get("device")
-    if isinstance(device, dict):
-        if device.get("gpu"):
-            count = device.get("gpu_count")
-            device = f"{device['gpu']}" + (f" (x{count} visible)" if count and count > 1 else "")
-        else:
-            cores = f", {device['cpu_count']} cores" if device.get("cpu_count") else ""
-            device = f"{device.get('requested', 'cpu')} ({device.get('cpu', '?')}{cores})"
-    versions = info.get("versions")
-    if isinstance(versions, dict):
-        versions = ", ".join(f"{k} {v}" for k, v in versions.items() if k in ("motionbench", "torch", "diffusers",
-                                                                            "open_clip", "cuda"))
-    return RunSummary(name=store.name, path=str(store.path), created=text(info.get("created")),
-                      git=text(info.get("git")), device=text(device), versions=text(versions))
+    if info is None:
+        return RunDetails(name=store.name, path=str(store.path))
+    shown = ("motionbench", "torch", "diffusers")
+    versions = ", ".join(f"{k} {v}" for k, v in info.versions.items() if v and k in shown)
+    return RunDetails(name=store.name, path=str(store.path), created=info.created, git=info.git.describe(),
+                      device=info.device.describe() if info.device is not None else None, versions=versions or None)
 
 
-def _collect(stores: Sequence[RunStore]) -> list[_RowData]:
+def _collect(stores: Sequence[LoadedRun], anchors: frozenset[str] = ANCHOR_METHODS) -> list[_RowData]:
     methods_per_store = []
     for s in stores:
         methods = {g.method for g in s.generations.values()} | {r.method for r in s.scores.values()}
@@ -132,14 +123,15 @@ def _collect(stores: Sequence[RunStore]) -> list[_RowData]:
         for m in methods:
             label = m if counts[m] == 1 else f"{m} ({store.name})"
             rows[(store.name, m)] = _RowData(run=store.name, method=m, label=label,
-                                             kind="anchor" if m in ANCHOR_METHODS else "measured")
+                                             kind="anchor" if m in anchors else "measured")
         for rec in store.scores.values():
             row = rows[(store.name, rec.method)]
             col = column_id(rec.metric, rec.variant)
             value_ok = rec.status == "ok" and rec.value is not None and math.isfinite(rec.value)
             if value_ok:
                 row.values[col].setdefault(rec.sample, (rec.category, []))[1].append(float(rec.value))
-                row.comparability[col][(rec.backend, rec.version, rec.convention)] += 1
+                row.comparability[col][(rec.backend, rec.version)] += 1
+                row.conventions[col][(rec.version, rec.convention)] += 1
             else:
                 status = rec.status if rec.status != "ok" else "error"
                 reason = rec.reason or ("value is NaN or missing" if rec.status == "ok" else "no reason recorded")
@@ -167,7 +159,7 @@ def _collect(stores: Sequence[RunStore]) -> list[_RowData]:
     return sorted(rows.values(), key=lambda r: (order[r.kind], [s.name for s in stores].index(r.run), r.method))
 
 
-def _select_columns(rows: Sequence[_RowData], stores: Sequence[RunStore], metrics: Sequence[str] | None
+def _select_columns(rows: Sequence[_RowData], stores: Sequence[LoadedRun], metrics: Sequence[str] | None
                     ) -> list[tuple[str, str]]:
     available = _order_columns((r.metric, r.variant) for s in stores for r in s.scores.values())
     if not metrics:
@@ -183,7 +175,7 @@ def _select_columns(rows: Sequence[_RowData], stores: Sequence[RunStore], metric
     return chosen
 
 
-def _build_quality_column(metric: str, variant: str, stores: Sequence[RunStore], rows: Sequence[_RowData],
+def _build_quality_column(metric: str, variant: str, stores: Sequence[LoadedRun], rows: Sequence[_RowData],
                           allow_mixed: bool) -> tuple[Column, set[str]]:
     """The column with its backends; returns also the labels of rows whose cells are mixed."""
     cid = column_id(metric, variant)
@@ -206,23 +198,28 @@ def _build_quality_column(metric: str, variant: str, stores: Sequence[RunStore],
                                      f"(`motionbench score`), report them separately, or pass --allow-mixed "
                                      "to show them together with the odd cells marked")
         mixed_rows = {r.label for r in rows if set(r.comparability[cid]) - {main}}
+    texts: Counter = Counter()  # (version, convention) of the ok scores, or of every score when none is ok
+    for row in rows:
+        texts.update(row.conventions[cid])
     if not keys:
         # Every score was skipped: describe the metric from the skipped records, with no backend.
-        skipped = [r for s in stores for r in s.scores.values() if (r.metric, r.variant) == (metric, variant)]
-        versions = tuple(dict.fromkeys(r.version for r in skipped if r.version))
-        conventions = tuple(dict.fromkeys(r.convention for r in skipped if r.convention))
-    else:
-        versions = tuple(dict.fromkeys(k[1] for k in keys))
-        conventions = tuple(dict.fromkeys(k[2] for k in keys))
-    label = METRIC_LABELS.get(metric, metric) + (f" ({variant})" if variant else "")
+        texts.update((r.version, r.convention) for s in stores for r in s.scores.values()
+                     if (r.metric, r.variant) == (metric, variant) and r.version)
+    versions = tuple(dict.fromkeys(k[1] for k in keys)) or tuple(dict.fromkeys(v for v, _ in texts))
+    conventions: list[str] = []
+    for v in versions:  # one text per version: the most common (older records may carry an older wording)
+        worded = [(n, text) for (version, text), n in texts.items() if version == v and text]
+        if worded:
+            conventions.append(max(worded)[1])
+    label = COLUMN_LABELS.get(cid) or METRIC_LABELS.get(metric, metric) + (f" ({variant})" if variant else "")
     col = Column(id=cid, metric=metric, variant=variant, kind="quality", higher_is_better=hib.pop() if hib else True,
                  label=label, decimals=3,
-                 backends=tuple(dict.fromkeys(k[0] for k in keys)), versions=versions, conventions=conventions)
+                 backends=tuple(dict.fromkeys(k[0] for k in keys)), versions=versions, conventions=tuple(conventions))
     return col, mixed_rows
 
 
 def _describe(key: Comparability) -> str:
-    backend, version, _convention = key
+    backend, version = key
     return f"backend {backend!r} (version {version})"
 
 
@@ -234,13 +231,17 @@ def _quality_cell(row: _RowData, col: str, group: str, categories: Sequence[str]
     rng = cell_rng(seed, row.run, row.method, col, group)
     if group in (OVERALL_CATEGORIES, OVERALL_SAMPLES):
         in_scope = per_sample
-        skipped = len(skips)
+        statuses = [status for _, _, status, _ in skips]
     else:
         in_scope = {s: cv for s, cv in per_sample.items() if cv[0] == group}
-        skipped = sum(1 for c, _, _, _ in skips if c == group)
+        statuses = [status for c, _, status, _ in skips if c == group]
+    skipped = len(statuses)
     cell = Cell(n=len(in_scope), videos=sum(videos[s] for s in in_scope), skipped=skipped)
     if not in_scope:
-        cell.note = f"all {skipped} scores skipped or failed" if skipped else "no scores"
+        kinds = set(statuses)  # "skipped" (the metric could not run here) and "error" (it ran and failed)
+        if skipped:
+            cell.missing = "failed" if kinds == {"error"} else "skipped" if kinds == {"skipped"} else "skipped or failed"
+        cell.note = f"all {skipped} scores {cell.missing}" if skipped else "no scores"
         return cell
     if group == OVERALL_CATEGORIES:
         by_cat: dict[str, list[float]] = defaultdict(list)
@@ -323,63 +324,55 @@ def _sample_scores(data: Sequence[_RowData], columns: Sequence[Column]) -> list[
     return out
 
 
-def build_leaderboard(stores: Sequence[RunStore], *, by: By = "category", metrics: Sequence[str] | None = None,
-                      allow_mixed: bool = False, reported: Sequence[ReportedRow] | None = None,
-                      rank_reported: bool = False, seed: int = 0, n_boot: int = 2000,
-                      level: float = 0.95) -> Leaderboard:
-    """Aggregate runs into a leaderboard.
+@dataclass(frozen=True)
+class _Bootstrap:
+    seed: int
+    n_boot: int
+    level: float
 
-    Args:
-        stores: loaded runs (:func:`motionbench.report.store.load_runs`); one row per (run, method).
-        by: "category" (a group per category, then both overalls) or "overall" (both overalls only).
-        metrics: metric names ("motion_fidelity": all variants) or "metric/variant" ids; None: all.
-        allow_mixed: show columns whose rows used different backends, marking the odd cells.
-        reported: published rows to show (in the mean-of-categories group, marked, unranked).
-        rank_reported: rank reported rows together with measured ones.
-        seed, n_boot, level: the bootstrap.
 
-    Raises:
-        MixedBackendsError: a column mixes backends and ``allow_mixed`` is False.
-        ReportError: an unknown metric or ``by`` value.
-    """
-    if by not in ("category", "overall"):
-        raise ReportError(f"by={by!r}: use 'category' or 'overall'")
-    if n_boot < 100:
-        raise ReportError(f"n_boot={n_boot}: use at least 100 bootstrap replicates (2000 is the default)")
-    if not 0.5 <= level < 1:
-        raise ReportError(f"level={level}: the interval level must be in [0.5, 1)")
-    data = _collect(stores)
-    selected = _select_columns(data, stores, metrics)
+def _columns(data: Sequence[_RowData], stores: Sequence[LoadedRun], metrics: Sequence[str] | None,
+             allow_mixed: bool) -> tuple[list[Column], dict[str, set[str]]]:
+    """The quality columns then the cost columns; per quality column, the rows whose cells are mixed."""
     columns: list[Column] = []
     mixed: dict[str, set[str]] = {}
-    for metric, variant in selected:
+    for metric, variant in _select_columns(data, stores, metrics):
         col, mixed_rows = _build_quality_column(metric, variant, stores, data, allow_mixed)
         columns.append(col)
         mixed[col.id] = mixed_rows
-    columns.extend(COST_COLUMNS)
+    return columns + list(COST_COLUMNS), mixed
 
-    categories = _order_categories({cat for r in data for per in r.values.values() for cat, _ in per.values()}
-                                   | {sc.category for r in data for sc in r.costs.values()})
-    groups = (list(categories) if by == "category" else []) + [OVERALL_CATEGORIES, OVERALL_SAMPLES]
-    notes: list[str] = []
+
+def _measured_rows(data: Sequence[_RowData], columns: Sequence[Column], mixed: dict[str, set[str]],
+                   groups: Sequence[str], categories: Sequence[str], boot: _Bootstrap) -> list[Row]:
+    """One row per (group, run, method) with a cell per column; a category row only where it has data."""
+    # The categories behind each column's mean of categories: those where some row has a score.
+    column_categories = {col.id: [c for c in categories if any(cat == c for r in data
+                                                              for cat, _ in r.values.get(col.id, {}).values())]
+                         for col in columns if col.kind == "quality"}
     rows: list[Row] = []
     for group in groups:
         for rd in data:
             row = Row(group=group, label=rd.label, method=rd.method, run=rd.run, kind=rd.kind)
             for col in columns:
                 if col.kind == "quality":
-                    cats = [c for c in categories if any(cat == c for r in data if r.kind != "reported"
-                                                         for cat, _ in r.values.get(col.id, {}).values())]
-                    cell = _quality_cell(rd, col.id, group, cats, seed, n_boot, level)
+                    cell = _quality_cell(rd, col.id, group, column_categories[col.id], boot.seed, boot.n_boot,
+                                         boot.level)
                     cell.mixed = rd.label in mixed[col.id] and cell.value is not None
                 else:
                     cell = _cost_cell(rd, col.id, group, categories)
                 row.cells[col.id] = cell
             if group in (OVERALL_CATEGORIES, OVERALL_SAMPLES) or any(c.n or c.skipped for c in row.cells.values()):
                 rows.append(row)
+    return rows
 
+
+def _reported_rows(reported: Sequence[ReportedRow], columns: Sequence[Column]
+                   ) -> tuple[list[Row], list[ReportedSource]]:
+    """Published rows (in the mean-of-categories group) and their sources, each cited once."""
+    rows: list[Row] = []
     sources: list[ReportedSource] = []
-    for rep in reported or []:
+    for rep in reported:
         row = Row(group=OVERALL_CATEGORIES, label=rep.name, method=rep.method or rep.name, run=None, kind="reported")
         for col in columns:
             v = rep.value_for(col.metric, col.variant) if col.kind == "quality" else rep.cost(col.id)
@@ -387,15 +380,15 @@ def build_leaderboard(stores: Sequence[RunStore], *, by: By = "category", metric
         rows.append(row)
         if rep.source not in sources:
             sources.append(rep.source)
+    return rows, sources
 
-    rankable = {"measured", "reported"} if rank_reported else {"measured"}
-    if not any(r.kind == "measured" for r in data):
-        rankable.add("anchor")  # only anchors were run: rank them among themselves rather than not at all
-    for group in groups:
-        _rank([r for r in rows if r.group == group], columns, rankable)
 
+def _footer_records(data: Sequence[_RowData], columns: Sequence[Column], rows: Sequence[Row],
+                    stores: Sequence[LoadedRun]) -> tuple[list[SkipNote], list[GenerationFailure], list[str]]:
+    """What the footer says besides conventions: skipped scores, failed generations, notes."""
     skips: list[SkipNote] = []
     failures: list[GenerationFailure] = []
+    notes: list[str] = []
     for rd in data:
         for col in columns:
             counted = Counter((status, reason) for _, _, status, reason in rd.skips.get(col.id, []))
@@ -420,9 +413,111 @@ def build_leaderboard(stores: Sequence[RunStore], *, by: By = "category", metric
                 notes.append(f"{r.label} / {cid}: overall (mean of categories) not computed: {cell.note}.")
     for store in stores:
         notes.extend(f"note: {w}" for w in store.warnings)
-    return Leaderboard(by=by, groups=groups, columns=columns, rows=rows, runs=[_summarise_run(s) for s in stores],
+    return skips, failures, notes
+
+
+def _compare_with_best(data: Sequence[_RowData], rows: Sequence[Row], columns: Sequence[Column],
+                       groups: Sequence[str], boot: _Bootstrap) -> list[Comparison]:
+    """Each measured row against its group's best measured row, per quality column (paired over samples)."""
+    by_label = {rd.label: rd for rd in data}
+    out: list[Comparison] = []
+    for group in groups:
+        in_group = [r for r in rows if r.group == group and r.kind == "measured"]
+        for col in columns:
+            if col.kind != "quality":
+                continue
+            ranked = [r for r in in_group if r.cells[col.id].value is not None]
+            best = next((r for r in ranked if r.cells[col.id].best), None)
+            if best is None:
+                continue
+
+            def means(label: str) -> dict[str, tuple[str, float]]:
+                per = by_label[label].values.get(col.id, {})
+                return {s: (cat, float(np.mean(v))) for s, (cat, v) in per.items() if v
+                        and (group in (OVERALL_CATEGORIES, OVERALL_SAMPLES) or cat == group)}
+
+            for r in ranked:
+                if r is best:
+                    continue
+                comp = compare(group, col.id, r.label, best.label, means(r.label), means(best.label),
+                               mean_of_categories=group == OVERALL_CATEGORIES, seed=boot.seed, n_boot=boot.n_boot,
+                               level=boot.level)
+                if comp is not None:
+                    r.cells[col.id].p_vs_best = comp.p
+                    out.append(comp)
+    return out
+
+
+def select_task(stores: Sequence[LoadedRun], task: str | None) -> tuple[list[LoadedRun], str]:
+    """The runs' records of ``task`` (None: the only task they hold), and that task.
+
+    Raises:
+        ReportError: the runs hold several tasks and none was chosen, an unknown task, or no record of it.
+    """
+    found = tasks_of(stores)
+    if task is None:
+        if len(found) > 1:
+            raise ReportError(f"these runs hold the tasks {', '.join(found)}: report one at a time (--task "
+                              f"{found[0]}); each task has its own metrics and anchors")
+        return list(stores), found[0] if found else MOTION_TRANSFER
+    if task not in TASKS:
+        raise ReportError(f"task {task!r} is not a task; tasks: {', '.join(TASKS)}")
+    if task not in found:
+        raise ReportError(f"these runs hold no record of the {task} task (they hold {', '.join(found) or 'none'})")
+    if found == [task]:
+        return list(stores), task
+    chosen = [s.for_task(task) for s in stores if task in s.tasks()]
+    return chosen, task
+
+
+def build_leaderboard(stores: Sequence[LoadedRun], *, by: By = "category", metrics: Sequence[str] | None = None,
+                      allow_mixed: bool = False, reported: Sequence[ReportedRow] | None = None,
+                      rank_reported: bool = False, seed: int = 0, n_boot: int = 2000,
+                      level: float = 0.95, task: str | None = None) -> Leaderboard:
+    """Aggregate runs into a leaderboard.
+
+    Args:
+        stores: loaded runs (:func:`motionbench.report.runs.load_runs`); one row per (run, method).
+        by: "category" (a group per category, then both overalls) or "overall" (both overalls only).
+        metrics: metric names ("motion_fidelity": all variants) or "metric/variant" ids; None: all.
+        allow_mixed: show columns whose rows used different backends, marking the odd cells.
+        reported: published rows to show (in the mean-of-categories group, marked, unranked).
+        rank_reported: rank reported rows together with measured ones.
+        seed, n_boot, level: the bootstrap.
+        task: the task to report (:mod:`motionbench.tasks`); None: the only one the runs hold.
+
+    Raises:
+        MixedBackendsError: a column mixes backends and ``allow_mixed`` is False.
+        ReportError: an unknown metric or ``by`` value; several tasks and no ``task`` (see :func:`select_task`).
+    """
+    if by not in ("category", "overall"):
+        raise ReportError(f"by={by!r}: use 'category' or 'overall'")
+    if n_boot < 100:
+        raise ReportError(f"n_boot={n_boot}: use at least 100 bootstrap replicates (2000 is the default)")
+    if not 0.5 <= level < 1:
+        raise ReportError(f"level={level}: the interval level must be in [0.5, 1)")
+    stores, task = select_task(stores, task)
+    anchors = TASK_ANCHORS.get(task, ANCHOR_METHODS)
+    data = _collect(stores, anchors)
+    columns, mixed = _columns(data, stores, metrics, allow_mixed)
+    categories = _order_categories({cat for r in data for per in r.values.values() for cat, _ in per.values()}
+                                   | {sc.category for r in data for sc in r.costs.values()})
+    groups = (list(categories) if by == "category" else []) + [OVERALL_CATEGORIES, OVERALL_SAMPLES]
+    rows = _measured_rows(data, columns, mixed, groups, categories, _Bootstrap(seed, n_boot, level))
+    published, sources = _reported_rows(reported or [], columns)
+    rows += published
+
+    rankable = {"measured", "reported"} if rank_reported else {"measured"}
+    if not any(r.kind == "measured" for r in data):
+        rankable.add("anchor")  # only anchors were run: rank them among themselves rather than not at all
+    for group in groups:
+        _rank([r for r in rows if r.group == group], columns, rankable)
+
+    comparisons = _compare_with_best(data, rows, columns, groups, _Bootstrap(seed, n_boot, level))
+    skips, failures, notes = _footer_records(data, columns, rows, stores)
+    return Leaderboard(by=by, groups=groups, columns=columns, rows=rows, runs=[_run_details(s) for s in stores],
                        seed=seed, n_boot=n_boot, level=level, skips=skips, failures=failures, notes=notes,
                        samples=_sample_scores(data, [c for c in columns if c.kind == "quality"]),
-                       reported=sources,
+                       reported=sources, comparisons=comparisons,
                        ranked_kinds=tuple(k for k in ("measured", "anchor", "reported") if k in rankable),
-                       stores=list(stores))
+                       stores=list(stores), task=task, anchors=tuple(sorted(anchors)))

@@ -19,9 +19,11 @@ from pathlib import Path
 from motionbench.errors import MotionBenchError, VideoError
 from motionbench.report.card import render_metric_card
 from motionbench.report.charts import fidelity_vs_tuning_svg, metric_chart_svg
+from motionbench.report.media import video_data_uri
 from motionbench.report.model import Leaderboard
 from motionbench.report.render import cell_text, header, row_label, row_n
 from motionbench.run.records import GenerationRecord
+from motionbench.tasks import RECAPTURE
 
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1d1d1f;background:#fafafa}
@@ -69,8 +71,6 @@ class _Videos:
         self.missing = 0
 
     def tag(self, path: Path | None, missing_reason: str, title: str) -> str:
-        from motionbench.report.media import video_data_uri
-
         if path is None or not path.exists():
             self.missing += 1
             return f'<div class="missing">{html.escape(missing_reason)}</div>'
@@ -148,9 +148,12 @@ def _samples(lb: Leaderboard, videos: _Videos) -> str:
             label = labels.get((store.name, rec.method))
             if label is None:
                 continue
-            jobs[rec.sample][label][(rec.prompt_index, rec.seed)] = (store, rec)
+            # A recapture row is a camera path (named by its short form or key), a motion-transfer row a prompt.
+            row_key = rec.path_index if rec.path_index is not None else rec.prompt_index
+            jobs[rec.sample][label][(row_key, rec.seed)] = (store, rec)
             category.setdefault(rec.sample, rec.category)
-            prompts[rec.sample].setdefault(rec.prompt_index, rec.prompt)
+            prompts[rec.sample].setdefault(row_key, (rec.path or {}).get("name") or rec.path_key or rec.prompt
+                                           if rec.path_index is not None else rec.prompt)
         for s in store.scores.values():
             if s.status == "ok" and s.value is not None and any(c.id == (f"{s.metric}/{s.variant}" if s.variant else s.metric)
                                                                 for c in lb.quality_columns):
@@ -168,11 +171,12 @@ def _samples(lb: Leaderboard, videos: _Videos) -> str:
         rows = sorted(first_seed.items())
         ref_path = next((st.reference_video(sample) for st in lb.stores if st.reference_video(sample).exists()), None)
         ncols = 2 + len(methods)
-        cells = ['<div class="hd">prompt</div>', '<div class="hd">reference</div>']
+        unit = "path" if lb.task == RECAPTURE else "prompt"
+        cells = [f'<div class="hd">{unit}</div>', '<div class="hd">reference</div>']
         cells += [f'<div class="hd">{html.escape(m)}</div>' for m in methods]
         for i, (p, seed) in enumerate(rows):
             cells.append(f'<div class="prompt">{html.escape(prompts[sample].get(p, ""))}'
-                         f'<div class="cap">prompt {p}, seed {seed}</div></div>')
+                         f'<div class="cap">{unit} {p}, seed {seed}</div></div>')
             if i == 0:
                 tag = videos.tag(ref_path, f"reference video not stored (expected videos/reference/{sample}.mp4 "
                                            "in the run folder)", f"{sample} reference")
@@ -182,7 +186,7 @@ def _samples(lb: Leaderboard, videos: _Videos) -> str:
                 entry = jobs[sample][m].get((p, seed))
                 if entry is None:
                     videos.missing += 1
-                    cells.append('<div class="missing">no job for this prompt and seed</div>')
+                    cells.append(f'<div class="missing">no job for this {unit} and seed</div>')
                     continue
                 store, rec = entry
                 path = store.video_path(rec)  # type: ignore[attr-defined]
@@ -214,8 +218,10 @@ def render_html(lb: Leaderboard, *, video_width: int = 192, crf: int = 30,
         *(['<h2 id="metric-card">Metric card: motion fidelity validity</h2>', render_metric_card(metric_card)]
           if metric_card else []),
         '<h2 id="samples">Samples</h2>',
-        '<p class="meta">Each row: one prompt (lowest seed); the reference on the left, every method beside it. '
-        'Captions under a video are its own scores.</p>',
+        ('<p class="meta">Each row: one camera path (lowest seed); the source clip on the left, every method\'s '
+         're-rendering beside it. ' if lb.task == RECAPTURE else
+         '<p class="meta">Each row: one prompt (lowest seed); the reference on the left, every method beside it. ')
+        + 'Captions under a video are its own scores.</p>',
         _samples(lb, videos),
     ]
     doc = ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from motionbench.tasks import MOTION_TRANSFER, RECAPTURE
+
 RowKind = Literal["measured", "anchor", "reported"]
 ColumnKind = Literal["quality", "cost"]
 
@@ -18,6 +20,11 @@ OVERALL_SAMPLES = "overall (mean of samples)"
 # Methods that need no weights and anchor each metric's scale (DESIGN.md). They are shown but not
 # ranked: the `reference` method copies the reference and would "win" motion fidelity by definition.
 ANCHOR_METHODS = frozenset({"reference", "static", "shuffle", "noise"})
+#: The anchors of each task: in recapture, ``reference`` is the source clip unchanged (every
+#: re-rendering must beat it); the motion-transfer anchors that serve no other task are not run there.
+TASK_ANCHORS = {MOTION_TRANSFER: ANCHOR_METHODS, RECAPTURE: frozenset({"reference"})}
+#: What a sample's videos are averaged over, per task (the footer says it).
+TASK_UNITS = {MOTION_TRANSFER: "prompts and seeds", RECAPTURE: "camera paths and seeds"}
 
 # Cost columns come from generations.jsonl, not from metrics.
 TUNING = "tuning_s"
@@ -26,6 +33,7 @@ PEAK_MEMORY = "peak_memory_gib"
 
 MARK_MIXED = "†"  # a cell scored with a backend other than its column's main backend
 MARK_REPORTED = "‡"  # a published number, not measured here
+MARK_TIED = "≈"  # not significantly different from the best row of its group and column
 
 
 @dataclass(frozen=True)
@@ -63,6 +71,15 @@ class Cell:
     best: bool = False
     mixed: bool = False  # scored with a backend other than the column's main one (allow_mixed only)
     note: str | None = None  # why the value is missing, when it is
+    missing: str | None = None  # every score skipped or failed: "skipped", "failed" or "skipped or failed"
+    p_vs_best: float | None = None  # paired test against the best row of the group (measured rows only)
+
+    @property
+    def tied_with_best(self) -> bool:
+        """Not the best, but not significantly different from it (see :mod:`motionbench.report.paired`)."""
+        from motionbench.report.paired import ALPHA
+
+        return not self.best and self.p_vs_best is not None and self.p_vs_best >= ALPHA
 
 
 @dataclass
@@ -117,7 +134,9 @@ class GenerationFailure:
 
 
 @dataclass(frozen=True)
-class RunSummary:
+class RunDetails:
+    """Where one run of the table came from, for the footer."""
+
     name: str
     path: str
     created: str | None = None
@@ -142,7 +161,7 @@ class Leaderboard:
     groups: list[str]
     columns: list[Column]
     rows: list[Row]
-    runs: list[RunSummary]
+    runs: list[RunDetails]
     seed: int
     n_boot: int
     level: float
@@ -151,9 +170,12 @@ class Leaderboard:
     notes: list[str] = field(default_factory=list)
     reported: list[ReportedSource] = field(default_factory=list)
     samples: list[SampleScore] = field(default_factory=list)  # per-sample means, for paired analyses
+    comparisons: list[Any] = field(default_factory=list)  # motionbench.report.paired.Comparison, per group/column/row
     ranked_kinds: tuple[str, ...] = ("measured",)
     # The runs behind the table, for renderers that show more than numbers (the HTML report's videos).
     stores: list[Any] = field(default_factory=list, repr=False, compare=False)
+    task: str = MOTION_TRANSFER
+    anchors: tuple[str, ...] = tuple(sorted(ANCHOR_METHODS))  # the task's anchor methods (shown unranked)
 
     def rows_in(self, group: str) -> list[Row]:
         return [r for r in self.rows if r.group == group]
@@ -177,10 +199,10 @@ class Leaderboard:
         lines: list[str] = []
         pct = int(round(self.level * 100))
         lines.append(f"Cells: mean [{pct}% percentile-bootstrap interval over samples, B={self.n_boot}, "
-                     f"seed={self.seed}]; a video's score is averaged over prompts and seeds into its sample "
-                     f"first. Overall (mean of categories) resamples samples within each category. "
+                     f"seed={self.seed}]; a video's score is averaged over {TASK_UNITS.get(self.task, 'its jobs')} "
+                     f"into its sample first. Overall (mean of categories) resamples samples within each category. "
                      f"n = samples behind a row; a cell with fewer shows (n=k). No interval below 2 samples.")
-        anchors = ", ".join(sorted(ANCHOR_METHODS))
+        anchors = ", ".join(self.anchors)
         if "anchor" in self.ranked_kinds:
             lines.append(f"Ranks and bold: within each group; only anchor methods ({anchors}) were run, so they "
                          "are ranked among themselves.")
@@ -204,6 +226,25 @@ class Leaderboard:
         lines.append(f"Tuning (s) = {TUNING}: per-reference fit seconds, counted once per (method, sample); "
                      f"Gen. = {GENERATE}: seconds per generated video; Peak mem. = {PEAK_MEMORY}: the largest "
                      f"peak memory of any fit or generate call (GiB).")
+        if self.comparisons:
+            from motionbench.report.paired import ALPHA, EXACT_MAX_N, TEST_NAME
+
+            lines.append(f"{MARK_TIED} = not significantly different from the best measured row of its group and "
+                         f"column: {TEST_NAME} over the samples both rows have (exact up to {EXACT_MAX_N} samples), "
+                         f"p >= {ALPHA}; difference intervals are paired percentile bootstraps. No correction for "
+                         "multiple comparisons.")
+            overall = [c for c in self.comparisons if c.group == OVERALL_CATEGORIES]
+            by_col: dict[str, list[Any]] = {}
+            for c in overall:
+                by_col.setdefault(c.column, []).append(c)
+            for cid, comps in by_col.items():
+                col = self.column(cid)
+                parts = []
+                for c in comps:
+                    ci = (f" [{c.lo:+.{col.decimals}f}, {c.hi:+.{col.decimals}f}]" if c.lo is not None else "")
+                    parts.append(f"{c.row} {c.delta:+.{col.decimals}f}{ci} p={c.p:.3g}")
+                lines.append(f"vs best in {col.label} ({OVERALL_CATEGORIES}; best {comps[0].best}, n={comps[0].n}): "
+                             + "; ".join(parts))
         if self.has_mixed:
             lines.append(f"{MARK_MIXED} scored with a backend other than the column's first backend: "
                          "not comparable with unmarked cells (shown because allow_mixed was set).")

@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from motionbench.report.model import MARK_MIXED, MARK_REPORTED, Cell, Column, Leaderboard, Row
+from motionbench.report.model import MARK_MIXED, MARK_REPORTED, MARK_TIED, Cell, Column, Leaderboard, Row
 
 FORMATS = ("table", "md", "csv", "latex", "json", "html")
 
@@ -38,7 +38,7 @@ def fmt(value: float | None, decimals: int) -> str:
 
 def cell_text(row: Row, col: Column, cell: Cell) -> CellText:
     if cell.value is None:
-        missing = "skipped" if cell.note and cell.note.startswith("all ") else "—"
+        missing = "failed" if cell.missing == "failed" else "skipped" if cell.missing else "—"
         return CellText(missing, "", "", False, True)
     interval = f"[{fmt(cell.lo, col.decimals)}, {fmt(cell.hi, col.decimals)}]" if cell.lo is not None else ""
     bits = []
@@ -46,6 +46,8 @@ def cell_text(row: Row, col: Column, cell: Cell) -> CellText:
         bits.append(f"(n={cell.n})")
     if cell.mixed:
         bits.append(MARK_MIXED)
+    if cell.tied_with_best:
+        bits.append(MARK_TIED)
     return CellText(fmt(cell.value, col.decimals), interval, " ".join(bits), cell.best, False)
 
 
@@ -101,7 +103,7 @@ def to_csv(lb: Leaderboard) -> str:
     """
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    fields = ("", ".lo", ".hi", ".n", ".skipped", ".rank", ".best", ".mixed")
+    fields = ("", ".lo", ".hi", ".n", ".skipped", ".rank", ".best", ".mixed", ".p_vs_best")
     writer.writerow(["group", "method", "label", "run", "kind", "n"]
                     + [f"{c.id}{f}" for c in lb.columns for f in fields])
 
@@ -113,7 +115,8 @@ def to_csv(lb: Leaderboard) -> str:
         for c in lb.columns:
             cell = row.cells[c.id]
             line += [num(cell.value), num(cell.lo), num(cell.hi), cell.n, cell.skipped,
-                     "" if cell.rank is None else cell.rank, int(cell.best), int(cell.mixed)]
+                     "" if cell.rank is None else cell.rank, int(cell.best), int(cell.mixed),
+                     num(cell.p_vs_best)]
         writer.writerow(line)
     for text in lb.footer_lines():
         buf.write(f"# {text}\n")
@@ -124,7 +127,7 @@ def to_csv(lb: Leaderboard) -> str:
 _LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
                   "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
                   "<": r"\textless{}", ">": r"\textgreater{}",
-                  "—": "---", "–": "--", "†": r"\textdagger{}", "‡": r"\textdaggerdbl{}",
+                  "—": "---", "–": "--", "†": r"\textdagger{}", "‡": r"\textdaggerdbl{}", "≈": r"\ensuremath{\approx}",
                   "↑": r"$\uparrow$", "↓": r"$\downarrow$", "×": r"$\times$", "…": r"\dots{}", "`": "'"}
 
 
@@ -196,6 +199,7 @@ def to_json_data(lb: Leaderboard) -> dict[str, Any]:
         return None if v is None or not math.isfinite(v) else v
 
     return {
+        "task": lb.task,
         "by": lb.by,
         "groups": lb.groups,
         "bootstrap": {"n_boot": lb.n_boot, "seed": lb.seed, "level": lb.level,
@@ -207,13 +211,17 @@ def to_json_data(lb: Leaderboard) -> dict[str, Any]:
                   "n": None if r.kind == "reported" else r.n,
                   "cells": {cid: {"value": clean(c.value), "lo": clean(c.lo), "hi": clean(c.hi), "n": c.n,
                                   "videos": c.videos, "skipped": c.skipped, "rank": c.rank, "best": c.best,
-                                  "mixed": c.mixed, "note": c.note} for cid, c in r.cells.items()}}
+                                  "mixed": c.mixed, "note": c.note, "p_vs_best": clean(c.p_vs_best)}
+                          for cid, c in r.cells.items()}}
                  for r in lb.rows],
         "skipped": [{"row": s.row, "column": s.column, "status": s.status, "reason": s.reason, "count": s.count}
                     for s in lb.skips],
         "samples": [{"row": x.row, "run": x.run, "method": x.method, "sample": x.sample, "category": x.category,
                      "column": x.column, "value": clean(x.value), "videos": x.videos, "skipped": x.skipped}
                     for x in lb.samples],
+        "comparisons": [{"group": c.group, "column": c.column, "row": c.row, "best": c.best, "n": c.n,
+                         "delta": c.delta, "lo": clean(c.lo), "hi": clean(c.hi), "p": c.p, "exact": c.exact,
+                         "significant": c.significant} for c in lb.comparisons],
         "failed_generations": [{"row": f.row, "reason": f.reason, "count": f.count} for f in lb.failures],
         "reported_sources": [{"title": s.title, "citation": s.citation, "url": s.url, "note": s.note}
                              for s in lb.reported],

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from motionbench.package_data import reported_folder
 from motionbench.report.model import GENERATE, PEAK_MEMORY, TUNING, ReportedSource
-from motionbench.report.store import ReportError
+from motionbench.report.runs import ReportError
 
 REPORTED_DIR_NAME = Path("results") / "reported"
 _COSTS = (TUNING, GENERATE, PEAK_MEMORY)
@@ -49,11 +50,11 @@ class ReportedRow:
 
 
 def default_reported_dir() -> Path:
-    """``./results/reported`` when it exists, else the one of the source checkout."""
+    """``./results/reported`` when it exists (your own published numbers), else the ones MotionBench ships."""
     here = Path.cwd() / REPORTED_DIR_NAME
     if here.is_dir():
         return here
-    return Path(__file__).resolve().parents[2] / REPORTED_DIR_NAME
+    return reported_folder()
 
 
 def _load_mapping(path: Path) -> dict[str, Any]:

@@ -2,7 +2,9 @@
 
 The terminal has ~80 columns, so this view is compact where the files (md, latex, html) are full:
 intervals go on a second line as ``lo–hi`` without leading zeros, anchor methods are marked ``*``,
-and a column in which every score was skipped is left out (the footer says which and why).
+and a column in which every score was skipped is left out (the footer says which and why). A group
+too wide for the screen is printed in consecutive parts of its columns ("(1/2)", "(2/2)"), each with
+the Method and n columns, so no number is ever cut short.
 """
 
 from __future__ import annotations
@@ -29,8 +31,17 @@ _SHORT = {"clip_text": "text", "clip_temporal": "temporal", "motion_fidelity": "
 _UNITS = {"tuning_s": "s", "generate_s": "s/video", "peak_memory_gib": "GiB"}
 
 
+# Recapture's columns by the names the literature prints (PSNR, SSIM, RotErr, TransErr).
+_COLUMN_HEADERS = {"novel_view/psnr": ("PSNR", "dB"), "novel_view/ssim": ("SSIM", ""),
+                   "novel_view/psnr_holes": ("PSNR", "holes"), "novel_view/ssim_holes": ("SSIM", "holes"),
+                   "camera_accuracy/rotation": ("RotErr", "deg"), "camera_accuracy/translation": ("TransErr", "pivot")}
+
+
 def _terminal_header(col: Column) -> str:
     """Two short lines, e.g. "motion" / "dmt ↑", so eight columns fit 80 characters."""
+    if col.id in _COLUMN_HEADERS:
+        first, second = _COLUMN_HEADERS[col.id]
+        return f"{first}\n{second} {col.arrow}".strip()
     second = col.variant or _UNITS.get(col.metric, "")
     return f"{_SHORT.get(col.metric, col.label)}\n{second} {col.arrow}".strip()
 
@@ -52,40 +63,59 @@ def _print_at(console: Console, table: Table, width: int) -> None:
         console.width = saved
 
 
+def _cells(lb: Leaderboard, group: str, columns: list[Column]) -> list[tuple[Text, str, list[Text]]]:
+    """Per row of ``group``: its label, its n and one Text per column (value, marks, interval below)."""
+    out = []
+    for row in lb.rows_in(group):
+        cells = []
+        for col in columns:
+            t = cell_text(row, col, row.cells[col.id])
+            text = Text(t.value, style="bold green" if t.best else ("dim" if t.missing else ""))
+            if t.suffix:
+                text.append(f" {t.suffix}", style="yellow")
+            if t.interval:
+                lo, hi = t.interval.strip("[]").split(", ")
+                text.append("\n" + _compact_interval(lo, hi), style="dim")
+            cells.append(text)
+        label = f"{row.label}*" if row.kind == "anchor" else row_label(row)
+        style = "italic dim" if row.kind == "reported" else ("dim" if row.kind == "anchor" else "")
+        out.append((Text(label, style=style), row_n(row), cells))
+    return out
+
+
+def _table(title: str, columns: list[Column], rows: list[tuple[Text, str, list[Text]]], part: list[int]) -> Table:
+    table = Table(title=title, title_justify="left", title_style="bold", header_style="bold cyan",
+                  box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1))
+    table.add_column("Method", no_wrap=True)
+    table.add_column("n", justify="right")
+    for i in part:
+        table.add_column(_terminal_header(columns[i]), justify="right", no_wrap=True)
+    for label, n, cells in rows:
+        table.add_row(label, n, *(cells[i] for i in part))
+    return table
+
+
 def print_table(lb: Leaderboard, console: Console) -> None:
     width = console.width if console.is_terminal else max(console.width, PIPE_WIDTH)
     columns = [c for c in lb.columns if not _all_skipped(lb, c)]
     hidden = [c for c in lb.columns if c not in columns]
-    anchors = False
+    anchors = any(row.kind == "anchor" for group in lb.groups for row in lb.rows_in(group))
     for group in lb.groups:
-        rows = lb.rows_in(group)
+        rows = _cells(lb, group, columns)
         if not rows:
             continue
-        table = Table(title=group, title_justify="left", title_style="bold", header_style="bold cyan",
-                      box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1))
-        table.add_column("Method", no_wrap=True)
-        table.add_column("n", justify="right")
-        for col in columns:
-            table.add_column(_terminal_header(col), justify="right")
-        for row in rows:
-            cells = []
-            for col in columns:
-                cell = row.cells[col.id]
-                t = cell_text(row, col, cell)
-                text = Text(t.value, style="bold green" if t.best else ("dim" if t.missing else ""))
-                if t.suffix:
-                    text.append(f" {t.suffix}", style="yellow")
-                if t.interval:
-                    lo, hi = t.interval.strip("[]").split(", ")
-                    text.append("\n" + _compact_interval(lo, hi), style="dim")
-                cells.append(text)
-            label = row_label(row)
-            if row.kind == "anchor":
-                anchors = True
-                label = f"{row.label}*"
-            style = "italic dim" if row.kind == "reported" else ("dim" if row.kind == "anchor" else "")
-            table.add_row(Text(label, style=style), row_n(row), *cells)
-        _print_at(console, table, width)
+        # A table too wide for the screen is split into consecutive column ranges that each fit
+        # (measured by rich), rather than having its numbers cut short.
+        parts: list[list[int]] = [[]]
+        for i in range(len(columns)):
+            trial = _table(group, columns, rows, parts[-1] + [i])
+            if parts[-1] and console.measure(trial, options=console.options.update_width(10_000)).maximum > width:
+                parts.append([i])
+            else:
+                parts[-1].append(i)
+        for k, part in enumerate(parts):
+            title = group if len(parts) == 1 else f"{group} ({k + 1}/{len(parts)})"
+            _print_at(console, _table(title, columns, rows, part), width)
     if anchors:
         console.print(Text("* anchor method (no weights; fixes the scale of each metric)", style="dim"))
     if hidden:

@@ -6,21 +6,23 @@ The videos are laid out by sample id, one of::
     DIR/<sample>.mp4                            one video per sample (prompt 0, seed 0)
 
 Each becomes a generation record of the method ``label`` whose ``video`` is the file's absolute
-path (nothing is copied). Files that do not fit the layout, or name a sample or prompt the manifest
-does not have, are reported, not guessed at.
+path (nothing is copied) and whose ``video_sha256`` is its content's hash, so a file replaced in
+place is adopted (and scored) again. Files that do not fit the layout, name a sample or prompt the
+manifest does not have, or do not decode whole, are reported, not guessed at.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from motionbench.bench.manifest import Manifest
 from motionbench.errors import ConfigError
+from motionbench.run.info import RunInfo
 from motionbench.run.records import GenerationRecord, job_id
 from motionbench.run.store import RunStore, now_iso
-from motionbench.video import VIDEO_SUFFIXES, VideoError, probe
+from motionbench.video import VIDEO_SUFFIXES, VideoError, file_sha256, probe
 
 _JOB_NAME = re.compile(r"^(\d+)-s(\d+)$")
 
@@ -52,11 +54,23 @@ def find_videos(videos_dir: Path) -> list[tuple[str, int, int, Path]]:
 
 
 def adopt_videos(store: RunStore, videos_dir: Path, manifest: Manifest, label: str) -> AdoptSummary:
-    """Append ok generation records for the videos under ``videos_dir`` (store lock held by caller)."""
+    """Append ok generation records for the videos under ``videos_dir`` (store lock held by caller).
+
+    run.json records the manifest (for scoring) and ``label`` as a method whose option is the folder.
+    """
+    found = find_videos(videos_dir)
+
+    def record(info: RunInfo | None) -> RunInfo:
+        info = info or RunInfo(created=now_iso())
+        methods = {**info.settings.methods, label: {"videos": str(Path(videos_dir).resolve())}}
+        settings = replace(info.settings, manifest=str(Path(manifest.path).resolve()), methods=methods)
+        return replace(info, settings=settings, updated=now_iso())
+
+    store.update_run_info(record)
     summary = AdoptSummary()
     samples = {s.id: s for s in manifest.samples}
     known = store.latest_generations()
-    for sample_id, prompt_index, seed, path in find_videos(videos_dir):
+    for sample_id, prompt_index, seed, path in found:
         sample = samples.get(sample_id)
         if sample is None:
             summary.problems.append(f"{path}: no sample {sample_id!r} in {manifest.path}")
@@ -66,17 +80,19 @@ def adopt_videos(store: RunStore, videos_dir: Path, manifest: Manifest, label: s
                                     f"there is no prompt index {prompt_index}")
             continue
         job = job_id(label, sample_id, prompt_index, seed)
-        if job in known and known[job].status == "ok" and known[job].video == str(path):
-            summary.already += 1
-            continue
         try:
-            info = probe(path)
-        except VideoError as exc:
-            summary.problems.append(str(exc))
+            info = probe(path)  # refuses truncated and corrupt files, naming them
+            sha = file_sha256(path)
+        except (VideoError, OSError) as exc:
+            summary.problems.append(str(exc) if isinstance(exc, VideoError) else f"{path}: cannot be read ({exc})")
+            continue
+        old = known.get(job)
+        if old is not None and old.status == "ok" and old.video == str(path) and old.video_sha256 in (sha, None):
+            summary.already += 1
             continue
         store.append_generation(GenerationRecord(
             job=job, method=label, sample=sample_id, category=sample.category, prompt_index=prompt_index,
             prompt=sample.prompts[prompt_index], seed=seed, status="ok", video=str(path),
-            num_frames=info.num_frames, size=(info.width, info.height), finished_at=now_iso()))
+            num_frames=info.num_frames, size=(info.width, info.height), finished_at=now_iso(), video_sha256=sha))
         summary.adopted += 1
     return summary

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import os
 import platform
-import subprocess
+from dataclasses import replace
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+
+from motionbench.package_data import checkout_commit, source_checkout
+from motionbench.run.info import DeviceInfo, GitState
 
 # Distribution names whose versions decide whether two runs are comparable.
 TRACKED_PACKAGES = ("motionbench", "torch", "diffusers", "open_clip_torch", "transformers", "peft",
                     "numpy", "av", "decord", "opencv-python-headless", "ray")
-_REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def package_versions(names: tuple[str, ...] = TRACKED_PACKAGES) -> dict[str, str | None]:
@@ -30,36 +31,28 @@ def package_versions(names: tuple[str, ...] = TRACKED_PACKAGES) -> dict[str, str
     return out
 
 
-def git_state(root: Path = _REPO_ROOT) -> dict[str, Any]:
-    """Commit and dirtiness of the MotionBench checkout, or ``{"commit": None}`` outside git."""
-    def git(*args: str) -> str:
-        return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True,
-                              timeout=10, check=True).stdout.strip()
+def git_state(root: Path | None = None) -> GitState:
+    """Commit and dirtiness of the MotionBench checkout that is running, or of ``root``.
 
-    try:
-        commit = git("rev-parse", "HEAD")
-        dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
-    except (OSError, subprocess.SubprocessError):
-        return {"commit": None, "dirty": None}
-    return {"commit": commit, "dirty": dirty}
+    ``commit`` is None for an installed package (whatever repository its environment sits in) and
+    outside git.
+    """
+    root = root if root is not None else source_checkout()
+    state = checkout_commit(root) if root is not None else None
+    return GitState(*state) if state else GitState()
 
 
-def device_info(device: str) -> dict[str, Any]:
+def device_info(device: str) -> DeviceInfo:
     """The compute device a run asked for, described well enough to compare timings."""
-    info: dict[str, Any] = {
-        "requested": device,
-        "host": platform.node(),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "cpu": platform.processor() or platform.machine(),
-        "cpu_count": os.cpu_count(),
-    }
+    info = DeviceInfo(requested=device, host=platform.node(), platform=platform.platform(),
+                      python=platform.python_version(), cpu=platform.processor() or platform.machine(),
+                      cpu_count=os.cpu_count())
     if device.startswith("cuda"):
-        import torch
+        import torch  # only a CUDA run pays for importing torch here
 
         if torch.cuda.is_available():
             index = torch.device(device).index or 0
             props = torch.cuda.get_device_properties(index)
-            info.update(gpu=props.name, gpu_memory_mb=props.total_memory // 2**20,
-                        gpu_count=torch.cuda.device_count(), cuda=torch.version.cuda)
+            info = replace(info, gpu=props.name, gpu_memory_mb=props.total_memory // 2**20,
+                           gpu_count=torch.cuda.device_count(), cuda=torch.version.cuda)
     return info

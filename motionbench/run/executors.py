@@ -25,13 +25,13 @@ class LocalExecutor:
     """Runs groups sequentially in this process (one process per GPU is the single-machine recipe)."""
 
     def run(self, tasks: Sequence[GroupTask]) -> Iterator[JobOutcome]:
-        methods: dict[str, Method | str] = {}  # a method that cannot be built maps to its error
+        methods: dict[tuple[str, str], Method | str] = {}  # a method that cannot be built maps to its error
         try:
             for task in tasks:
-                name = task.method.name
+                name = (task.method.name, task.task)
                 if name not in methods:
                     try:
-                        methods[name] = task.method.instantiate(task.settings.device)
+                        methods[name] = task.method.instantiate(task.settings.device, task.task)
                     except Exception as exc:  # noqa: BLE001 - recorded on each of its jobs
                         methods[name] = describe_error(exc)
                 method = methods[name]

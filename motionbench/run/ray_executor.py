@@ -11,6 +11,7 @@ the extra with ``pip install motionbench[ray]``.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Iterator, Sequence
 
 from motionbench.errors import ConfigError
@@ -18,16 +19,14 @@ from motionbench.run.execute import GroupTask, JobOutcome, describe_error, execu
 
 
 def _run_group_task(task: GroupTask) -> list[JobOutcome]:
-    from dataclasses import replace
-
     states_dir = task.states_dir
     if states_dir is not None:
         try:
             states_dir.mkdir(parents=True, exist_ok=True)
         except OSError:  # the run directory is not visible from this node
-            task = replace(task, states_dir=None)
+            task = replace(task, states_dir=None, cache_dir=None)
     try:
-        method = task.method.instantiate(task.settings.device)
+        method = task.method.instantiate(task.settings.device, task.task)
     except Exception as exc:  # noqa: BLE001 - recorded on each of the group's jobs
         error = describe_error(exc)
         return [JobOutcome(failed_record(job, error)) for job in task.jobs]

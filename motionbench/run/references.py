@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 
-from motionbench.bench.clips import load_sample
+from motionbench.bench.clips import load_sample, sample_caption
 from motionbench.bench.manifest import Sample
 from motionbench.methods.base import Reference
 from motionbench.metrics.api import GroundTruthTracks
@@ -22,5 +22,6 @@ def load_reference_clip(sample: Sample) -> tuple[Clip, GroundTruthTracks | None]
 
 
 def make_reference(sample: Sample, clip: Clip) -> Reference:
+    caption = sample_caption(sample)
     return Reference(sample_id=sample.id, category=sample.category, clip=clip, prompts=sample.prompts,
-                     box=sample.box, key=Reference.content_key(clip))
+                     box=sample.box, key=Reference.content_key(clip, caption), caption=caption)

@@ -16,24 +16,25 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
-from motionbench.bench.manifest import DEFAULT_MANIFEST, Sample, load_manifest
+from motionbench.bench.manifest import DEFAULT_MANIFEST, Manifest, Sample, first_frames, load_manifest
 from motionbench.errors import ConfigError, MotionBenchError
-from motionbench.metrics.api import Scorer
+from motionbench.metrics.scorer import Scorer
+from motionbench.package_data import resolve_manifest
 from motionbench.run.env import device_info, git_state, package_versions
 from motionbench.run.execute import GenerationSettings, GroupTask, JobOutcome, MethodChoice, describe_error
 from motionbench.run.executors import Executor, make_executor
 from motionbench.run.plan import Group, Shard, plan_groups
+from motionbench.run.info import RunInfo, RunRequest, RunSettings
 from motionbench.run.records import GenerationRecord
 from motionbench.run.references import load_reference_clip
 from motionbench.run.scoring import ScoreSummary, score_run
 from motionbench.run.store import RunStore, now_iso
-from motionbench.video import write_video
-
-RUN_SCHEMA = 1
+from motionbench.tasks import DEFAULT_MANIFESTS, MOTION_TRANSFER, RECAPTURE, check_task
+from motionbench.video import file_sha256, write_video
 
 
 @dataclass(frozen=True)
@@ -54,10 +55,15 @@ class RunConfig:
     executor: str = "local"
     ray_address: str | None = None
     fresh: bool = False
+    task: str = MOTION_TRANSFER  # plans only the manifest's samples of this task
+    depth: str | None = None  # recapture: the depth model for real clips (None: the default model)
+    clip_frames: int | None = None  # every reference clip cut to its first N frames (bench.manifest.first_frames)
 
 
 @dataclass
-class RunSummary:
+class RunOutcome:
+    """What one ``execute_run`` did: counts, failures, the scoring stage's summary."""
+
     run_dir: Path
     planned: int = 0
     already_done: int = 0
@@ -87,41 +93,52 @@ class ProgressSink:
     def stop(self) -> None: ...
 
 
+def run_manifest(manifest_path: Path, clip_frames: int | None) -> Manifest:
+    """The manifest as a run sees it (each sample cut to ``clip_frames`` when set): what generation
+    and every later scoring of the run load, so both see the same clips."""
+    manifest = load_manifest(manifest_path)
+    if not clip_frames:
+        return manifest
+    return replace(manifest, samples=tuple(first_frames(s, clip_frames) for s in manifest.samples))
+
+
 def resolve_samples(config: RunConfig) -> tuple[list[Sample], dict[str, Sample]]:
-    manifest = load_manifest(config.manifest)
-    chosen = manifest.select(config.categories, config.sample_ids, config.limit)
+    manifest = run_manifest(config.manifest, config.clip_frames)
+    if not any(s.task == config.task for s in manifest.samples):
+        tasks = sorted({s.task for s in manifest.samples})
+        raise ConfigError(f"{manifest.path} has no sample of the {config.task} task (its samples are {', '.join(tasks)}); "
+                          f"pass --task {tasks[0]}, or a manifest of {config.task} samples "
+                          f"(default: {DEFAULT_MANIFESTS[config.task]})")
+    chosen = manifest.select(config.categories, config.sample_ids, config.limit, task=config.task)
     if not chosen:
         raise ConfigError(f"no sample of {manifest.path} matches the --category/--sample filters")
     return chosen, {s.id: s for s in manifest.samples}
 
 
-def _settings_record(config: RunConfig, method_configs: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "manifest": str(Path(config.manifest).resolve()),
-        "methods": method_configs,
-        "num_frames": config.num_frames,
-        "size": list(config.size) if config.size else None,
-    }
+def check_task_settings(config: RunConfig) -> None:
+    """Refuse options that do not apply to the run's task, naming them."""
+    check_task(config.task)
+    if config.task == RECAPTURE and (config.num_frames is not None or config.size is not None
+                                     or config.clip_frames is not None):
+        raise ConfigError("--num-frames, --size and --clip-frames do not apply to the recapture task: a re-rendering "
+                          "has its source clip's frames and size (set frames and size in the manifest)")
+    if config.task != RECAPTURE and config.depth is not None:
+        raise ConfigError("--depth applies to the recapture task only (the depth model real clips are lifted with)")
 
 
-def check_compatible(previous: dict[str, Any] | None, config: RunConfig, method_configs: dict[str, dict[str, Any]]) -> None:
+def check_compatible(previous: RunInfo | None, settings: RunSettings, where: Path) -> None:
     """Refuse to resume a run whose finished videos were made with other settings."""
-    if not previous or "config" not in previous:
-        return
-    old = previous["config"]
-    where = "the run directory"
-    for key in ("num_frames", "size"):
-        new = _settings_record(config, method_configs)[key]
-        if key in old and old[key] != new:
-            raise ConfigError(f"{where} was generated with {key}={old[key]!r}, this command asks for {new!r}; "
-                              "rerun with the same value, start over with --fresh, or use another --out")
-    for name, cfg in method_configs.items():
-        before = old.get("methods", {}).get(name)
-        if before is not None and before != cfg:
-            changed = sorted(k for k in set(before) | set(cfg) if before.get(k) != cfg.get(k))
-            raise ConfigError(f"{where} ran method {name!r} with other options ({', '.join(changed)} differ: "
-                              f"{ {k: before.get(k) for k in changed} } then, { {k: cfg.get(k) for k in changed} } now); "
-                              "rerun with the same --method-opt, start over with --fresh, or use another --out")
+    problems = previous.settings.conflicts(settings) if previous is not None else []
+    if problems:
+        raise ConfigError(f"the run directory {where}: {'; '.join(problems)}. Rerun with the same settings, start "
+                          "over with --fresh, or use another --out")
+
+
+def record_backends(store: RunStore, scorer: Scorer) -> None:
+    """Record the backend each metric is about to be scored with (the latest scoring's, per metric)."""
+    backends = scorer.backends()
+    store.update_run_info(lambda info: replace(info or RunInfo(), updated=now_iso(),
+                                               metric_backends={**(info or RunInfo()).metric_backends, **backends}))
 
 
 def remove_partial_videos(store: RunStore, groups: Sequence[Group]) -> int:
@@ -157,8 +174,9 @@ def write_outcome(store: RunStore, outcome: JobOutcome, relpath: str) -> Generat
     rec = outcome.record
     if rec.status == "ok" and outcome.frames is not None:
         try:
-            write_video(store.root / relpath, outcome.frames, outcome.fps)
-            rec.video = relpath
+            # Recapture videos are scored pixel by pixel against the truth: stored losslessly.
+            write_video(store.root / relpath, outcome.frames, outcome.fps, lossless=rec.task == RECAPTURE)
+            rec.video, rec.video_sha256 = relpath, file_sha256(store.root / relpath)
         except Exception as exc:  # noqa: BLE001 - e.g. a full disk: this job fails, the run goes on
             rec.status, rec.error = "error", f"writing the video failed: {describe_error(exc)}"
     rec.finished_at = now_iso()
@@ -168,7 +186,7 @@ def write_outcome(store: RunStore, outcome: JobOutcome, relpath: str) -> Generat
 
 def execute_run(config: RunConfig, *, scorer: Scorer | None = None,
                 scorer_factory: Callable[[], Scorer] | None = None,
-                progress: ProgressSink | None = None, executor: Executor | None = None) -> RunSummary:
+                progress: ProgressSink | None = None, executor: Executor | None = None) -> RunOutcome:
     """Run (or resume) a benchmark run into ``config.out``.
 
     Args:
@@ -184,46 +202,46 @@ def execute_run(config: RunConfig, *, scorer: Scorer | None = None,
     """
     t0 = time.perf_counter()
     progress = progress or ProgressSink()
+    check_task_settings(config)
     samples, all_samples = resolve_samples(config)
-    method_configs = {m.name: m.config_dict() for m in config.methods}  # validates every option first
+    method_configs = {m.name: m.config_dict(config.task) for m in config.methods}  # validates every option first
     if len({m.name for m in config.methods}) != len(config.methods):
         raise ConfigError("a method is listed twice with --method; give each once")
     executor = executor or make_executor(config.executor, ray_address=config.ray_address)
 
     store = RunStore(config.out)
-    summary = RunSummary(run_dir=store.root)
+    summary = RunOutcome(run_dir=store.root)
     if config.fresh:
         summary.moved_aside = store.move_aside()
+    settings = RunSettings(manifest=str(resolve_manifest(config.manifest).resolve()), methods=method_configs,
+                           num_frames=config.num_frames, size=config.size, task=config.task, depth=config.depth,
+                           clip_frames=config.clip_frames)
+    request = RunRequest(seeds=config.seeds, categories=config.categories, samples=config.sample_ids,
+                         limit=config.limit, device=config.device, executor=config.executor)
     with store.locked(config.shard):
-        previous = store.read_run_info()
-        check_compatible(previous, config, method_configs)
-        store.update_run_info({
-            "schema": RUN_SCHEMA,
-            "created": (previous or {}).get("created", now_iso()),
-            "updated": now_iso(),
-            "command": sys.argv,
-            "config": {**_settings_record(config, method_configs),
-                       # methods added to an existing run join those it already has
-                       "methods": {**(previous or {}).get("config", {}).get("methods", {}), **method_configs},
-                       "seeds": list(config.seeds), "categories": list(config.categories),
-                       "samples": list(config.sample_ids), "limit": config.limit,
-                       "device": config.device, "executor": config.executor},
-            "versions": package_versions(),
-            "git": git_state(),
-            "device": device_info(config.device),
-        })
+        versions, git, device = package_versions(), git_state(), device_info(config.device)
+
+        def record_run(previous: RunInfo | None) -> RunInfo:
+            check_compatible(previous, settings, store.root)
+            kept = previous or RunInfo()
+            return replace(kept, settings=kept.settings.joined(settings), request=request,
+                           created=kept.created or now_iso(), updated=now_iso(), command=tuple(sys.argv),
+                           versions=versions, git=git, device=device)
+
+        store.update_run_info(record_run)
 
         groups = plan_groups([m.name for m in config.methods], samples, config.seeds, config.shard)
         finished = store.finished_jobs()
         choices = {m.name: m for m in config.methods}
-        settings = GenerationSettings(config.device, config.num_frames, config.size)
+        settings = GenerationSettings(config.device, config.num_frames, config.size, config.depth)
         tasks = []
         for group in groups:
             summary.planned += len(group.jobs)
             pending = tuple(j for j in group.jobs if j.id not in finished)
             summary.already_done += len(group.jobs) - len(pending)
             if pending:
-                tasks.append(GroupTask(group, pending, choices[group.method], settings, store.states_dir))
+                tasks.append(GroupTask(group, pending, choices[group.method], settings, store.states_dir,
+                                       store.cache_dir))
         remove_partial_videos(store, [t.group for t in tasks])
         write_reference_videos(store, {g.sample.id: g.sample for g in groups}.values())
         relpaths = {j.id: j.video_relpath for t in tasks for j in t.jobs}
@@ -249,7 +267,7 @@ def execute_run(config: RunConfig, *, scorer: Scorer | None = None,
                     f"`motionbench score {store.root}` once this is fixed"])
                 summary.scoring_failed = True
         if scorer is not None:
-            store.update_run_info({"metric_backends": scorer.backends()})
+            record_backends(store, scorer)
             try:
                 summary.scoring = score_run(store, all_samples, scorer, on_start=progress.scoring_started,
                                             on_sample=progress.sample_scored)
@@ -267,13 +285,13 @@ def rescore_run(run_dir: Path, scorer: Scorer, *, manifest: Path | None = None,
     if info is None:
         raise ConfigError(f"{run_dir} is not a motionbench run (no run.json); "
                           "to score videos made by another tool use `motionbench score --videos DIR`")
-    manifest_path = manifest or Path(info.get("config", {}).get("manifest") or DEFAULT_MANIFEST)
-    samples = {s.id: s for s in load_manifest(manifest_path).samples}
+    manifest_path = manifest or Path(info.settings.manifest or DEFAULT_MANIFEST)
+    samples = {s.id: s for s in run_manifest(manifest_path, info.settings.clip_frames).samples}
     progress = progress or ProgressSink()
     with store.locked():
-        store.update_run_info({"metric_backends": scorer.backends(), "updated": now_iso()})
+        record_backends(store, scorer)
         try:
             return score_run(store, samples, scorer, on_start=progress.scoring_started,
-                                 on_sample=progress.sample_scored)
+                             on_sample=progress.sample_scored)
         finally:
             progress.stop()

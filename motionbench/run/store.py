@@ -5,20 +5,23 @@
     <run>/run.json            config, versions, git, device, metric backends (rewritten atomically)
     <run>/generations.jsonl   one GenerationRecord line per job outcome
     <run>/scores.jsonl        one ScoreRecord line per (job, metric, variant) outcome
-    <run>/videos/<method>/<sample>/<prompt-index>-s<seed>.mp4
+    <run>/videos/<method>/<sample>/<prompt-index>-s<seed>.mp4      (recapture: <path-index>-<path-key>-s<seed>.mp4)
     <run>/cache/states/<method>/<reference key>-<state key>/   fitted states
+    <run>/cache/contexts/, cache/depth/   recapture: contexts between paths, estimated depth of real clips
     <run>/run.lock            held (fcntl.flock) by the process writing the run
 
 Crash safety: a video is written to a temporary name and renamed; its record is appended only
-after, as one ``write`` of a whole line followed by flush and fsync. A job counts as finished only
-when its last record says ``ok`` *and* its video decodes, so a run killed at any moment and started
-again redoes exactly the unfinished jobs.
+after, as one ``write`` of a whole line followed by flush and fsync (:mod:`motionbench.run.jsonl`:
+appends start on a fresh line even after a torn one, a failed append is taken back). A job counts
+as finished only when its last record says ``ok`` *and* its video decodes, so a run killed at any
+moment and started again redoes exactly the unfinished jobs.
 
 Locking: an unsharded run holds ``run.lock`` exclusively; ``--shard i/n`` runs hold it shared plus
 ``run.shard-i-of-n.lock`` exclusively, so the shards of one store may run at the same time (their
 lines interleave whole: appends are single ``O_APPEND`` writes) but the same shard twice, or a shard
-beside an unsharded run, is refused. The kernel drops a flock when its process dies, so a killed
-run leaves no stale lock behind.
+beside an unsharded run, is refused, naming the live holder (each exclusive lock file holds its
+holder's pid and host while held). The kernel drops a flock when its process dies, so a killed run
+leaves no stale lock behind; a stale note of a dead pid is never named.
 """
 
 from __future__ import annotations
@@ -26,13 +29,16 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
-from motionbench.errors import MotionBenchError
+from motionbench.errors import MotionBenchError, StoreError
+from motionbench.run.info import RunInfo, RunInfoError
+from motionbench.run.jsonl import append_line
 from motionbench.run.plan import Shard
 from motionbench.run.records import GenerationRecord, ScoreRecord, iter_records, to_json_line
 from motionbench.video import VideoError, probe
@@ -51,50 +57,89 @@ def now_iso() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
-def append_line(path: Path, line: str) -> None:
-    """Append one whole line in a single write, then flush it to disk."""
-    data = line.encode("utf-8")
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        written = os.write(fd, data)
-        if written != len(data):  # only on a full disk; leave a torn line that readers ignore
-            raise OSError(f"{path}: short write ({written} of {len(data)} bytes); is the disk full?")
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def write_json_atomic(path: Path, data: Any) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise StoreError(f"{path}: cannot be written ({exc.strerror or exc}); free disk space or fix the "
+                         "folder's permissions, then run the same command again") from None
+
+
+_HOLDER = re.compile(r"pid (\d+) on (\S+),")
+
+
+def _live_holder(note: str) -> bool:
+    """Whether a lock file's holder note names a process that may still hold it."""
+    m = _HOLDER.search(note)
+    if not m:
+        return False
+    if m.group(2) != os.uname().nodename:
+        return True  # another host's process: it cannot be checked from here
+    try:
+        os.kill(int(m.group(1)), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class _Lock:
-    """One flock on one file, recording the holder's pid for the refusal message."""
+    """One flock on one file; an exclusive holder writes a note (pid, host, time) for refusals."""
 
-    def __init__(self, path: Path, exclusive: bool) -> None:
-        self.path, self.exclusive = path, exclusive
+    def __init__(self, path: Path, exclusive: bool, label: str = "") -> None:
+        self.path, self.exclusive, self.label = path, exclusive, label
         self.fd: int | None = None
 
     def acquire(self, what: str) -> None:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise StoreError(f"{self.path.parent}: cannot write the run directory ({exc.strerror}); "
+                             "choose another --out or fix its permissions") from None
         try:
             fcntl.flock(fd, (fcntl.LOCK_EX if self.exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "unknown pid"
             os.close(fd)
+            holders = "; ".join(self._holders()) or "its pid is not recorded"
             raise RunLockedError(
-                f"{what} is being written by another motionbench process ({holder}). Wait for it to "
-                "finish, or write to another directory with --out. (Shards of one run may share a "
-                "directory: each --shard i/n once.)") from None
+                f"{what} is being written by another motionbench process ({holders}). Wait for it to finish, "
+                "or write to another directory with --out. (Shards of one run may share a directory: each "
+                "--shard i/n once.)") from None
         if self.exclusive:
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, f"pid {os.getpid()} on {os.uname().nodename}, since {now_iso()}".encode(), 0)
+            note = f"{self.label}pid {os.getpid()} on {os.uname().nodename}, since {now_iso()}".encode()
+            try:
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, note, 0)
+            except OSError:
+                pass  # the note only improves a refusal message; a full disk must not stop the run here
         self.fd = fd
+
+    def _holders(self) -> list[str]:
+        """Notes of the live processes that may hold this lock: its own and, for the run lock, the shards'."""
+        files = [self.path]
+        if self.path.name == LOCK_FILE:  # held shared by shards, whose notes are in their own lock files
+            files += sorted(self.path.parent.glob("run.shard-*.lock"))
+        notes = []
+        for file in files:
+            try:
+                note = file.read_text(encoding="utf-8", errors="replace").strip()
+            except OSError:
+                continue
+            if note and _live_holder(note):
+                notes.append(note)
+        return notes
 
     def release(self) -> None:
         if self.fd is not None:
+            if self.exclusive:
+                try:
+                    os.ftruncate(self.fd, 0)  # no stale note once the holder is gone
+                except OSError:
+                    pass
             fcntl.flock(self.fd, fcntl.LOCK_UN)
             os.close(self.fd)
             self.fd = None
@@ -124,8 +169,12 @@ class RunStore:
         return self.root / SCORES_FILE
 
     @property
+    def cache_dir(self) -> Path:
+        return self.root / "cache"
+
+    @property
     def states_dir(self) -> Path:
-        return self.root / "cache" / "states"
+        return self.cache_dir / "states"
 
     @property
     def metrics_cache_dir(self) -> Path:
@@ -142,10 +191,15 @@ class RunStore:
     # --- locking -----------------------------------------------------------------------------
     def lock(self, shard: Shard | None = None) -> None:
         """Take the run's lock (see module docstring) or raise :class:`RunLockedError`."""
-        self.root.mkdir(parents=True, exist_ok=True)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"{self.root}: cannot create the run directory ({exc.strerror}); choose another "
+                             "--out or fix the permissions of its parent") from None
         locks = [_Lock(self.root / LOCK_FILE, exclusive=shard is None)]
         if shard is not None:
-            locks.append(_Lock(self.root / f"run.shard-{shard.index}-of-{shard.count}.lock", exclusive=True))
+            locks.append(_Lock(self.root / f"run.shard-{shard.index}-of-{shard.count}.lock", exclusive=True,
+                               label=f"shard {shard}, "))
         taken: list[_Lock] = []
         try:
             for lk in locks:
@@ -194,29 +248,30 @@ class RunStore:
         return target
 
     # --- run.json ----------------------------------------------------------------------------
-    def read_run_info(self) -> dict[str, Any] | None:
+    def read_run_info(self) -> RunInfo | None:
+        """The run's :class:`RunInfo`, or None when it has no run.json yet.
+
+        Raises:
+            RunInfoError: the file is not valid JSON or not a run record (the message says what to do).
+        """
         if not self.run_file.exists():
             return None
         try:
-            return json.loads(self.run_file.read_text(encoding="utf-8"))
+            data = json.loads(self.run_file.read_text(encoding="utf-8"))
         except json.JSONDecodeError as exc:
-            raise MotionBenchError(f"{self.run_file} is not valid JSON ({exc}); move the run aside with --fresh") from None
+            raise RunInfoError(f"{self.run_file} is not valid JSON ({exc}); move the run aside with --fresh") from None
+        return RunInfo.from_json(data, self.run_file)
 
-    def update_run_info(self, update: dict[str, Any]) -> dict[str, Any]:
-        """Merge ``update`` into run.json (dicts merge one level deep) and write it atomically.
+    def update_run_info(self, change: Callable[[RunInfo | None], RunInfo]) -> RunInfo:
+        """Write ``change(current run info)`` to run.json atomically.
 
-        Concurrent shards serialise on a separate short-lived lock so no update is lost.
+        Concurrent shards serialise on a separate short-lived lock, so each change sees the last.
         """
         fd = os.open(self.root / ".run.json.lock", os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
-            info = self.read_run_info() or {}
-            for key, value in update.items():
-                if isinstance(value, dict) and isinstance(info.get(key), dict):
-                    info[key] = {**info[key], **value}
-                else:
-                    info[key] = value
-            write_json_atomic(self.run_file, info)
+            info = change(self.read_run_info())
+            write_json_atomic(self.run_file, info.to_json())
             return info
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)

@@ -39,7 +39,10 @@ from motionbench.errors import ConfigError
 
 __all__ = ["GENERATORS", "SynthClip", "render", "check_params", "describe_params"]
 
-GENERATORS: tuple[str, ...] = ("camera", "single_object", "multi_object", "human")
+# New generators are appended: a generator's index keys its random streams. The toy world's
+# generators (motionbench.bench.toy) are looked up lazily: that package builds on this one.
+GENERATORS: tuple[str, ...] = ("camera", "single_object", "multi_object", "human",
+                               "toy_camera", "toy_single_object", "toy_multi_object", "toy_human")
 _SPECS: dict[str, dict[str, ParamSpec]] = {
     "camera": camera.PARAMS,
     "single_object": objects.SINGLE_PARAMS,
@@ -52,6 +55,17 @@ _RENDER: dict[str, Callable[..., SynthClip]] = {
     "multi_object": objects.render_multi,
     "human": human.render,
 }
+
+
+def _tables() -> tuple[dict[str, dict[str, ParamSpec]], dict[str, Callable[..., SynthClip]]]:
+    if "toy_camera" not in _SPECS:
+        from motionbench.bench.toy.world import PARAMS as TOY_PARAMS, make_renderer
+
+        _SPECS.update(TOY_PARAMS)
+        _RENDER.update({name: make_renderer(name) for name in TOY_PARAMS})
+    return _SPECS, _RENDER
+
+
 DEFAULT_NUM_FRAMES = 17
 DEFAULT_SIZE = (128, 128)
 DEFAULT_FPS = 8.0
@@ -67,11 +81,12 @@ def check_params(generator: str, params: Mapping[str, Any]) -> list[str]:
     Returns:
         An empty list when ``generator`` exists and every param is known and in range.
     """
-    if generator not in _SPECS:
+    specs, _ = _tables()
+    if generator not in specs:
         return [_unknown_generator(generator)]
     if not isinstance(params, Mapping):
         return [f"{generator}: params must be a mapping of name -> value, got {type(params).__name__}"]
-    return check(generator, _SPECS[generator], params)
+    return check(generator, specs[generator], params)
 
 
 def describe_params(generator: str) -> dict[str, str]:
@@ -80,9 +95,10 @@ def describe_params(generator: str) -> dict[str, str]:
     Raises:
         ConfigError: if ``generator`` is unknown.
     """
-    if generator not in _SPECS:
+    specs, _ = _tables()
+    if generator not in specs:
         raise ConfigError(_unknown_generator(generator))
-    return {name: spec.describe() for name, spec in _SPECS[generator].items()}
+    return {name: spec.describe() for name, spec in specs[generator].items()}
 
 
 def _is_int(value: Any) -> bool:
@@ -116,7 +132,8 @@ def render(
     Raises:
         ConfigError: naming the bad argument and the allowed values.
     """
-    if generator not in _SPECS:
+    specs, renderers = _tables()
+    if generator not in specs:
         raise ConfigError(_unknown_generator(generator))
     problems = []
     if not _is_int(seed) or seed < 0:
@@ -131,9 +148,9 @@ def render(
         problems.append(f"fps must be a positive number, got {fps!r}")
     if problems:
         raise ConfigError(f"render({generator!r}): " + "; ".join(problems))
-    resolved = resolve(generator, _SPECS[generator], params or {})
+    resolved = resolve(generator, specs[generator], params or {})
     index = GENERATORS.index(generator)
-    return _RENDER[generator](
+    return renderers[generator](
         resolved,
         motion=motion_rng(seed, index),
         look=look_rng(seed, index, appearance),

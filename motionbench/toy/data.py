@@ -1,0 +1,151 @@
+"""The toy model's training set: seeded toy clips of training looks, encoded once by the codec.
+
+Example ``i`` of a data seed is fully determined by ``(seed, i)``: its category (cycling through
+the four, so every chunk is balanced), a training-split look (:func:`motionbench.bench.toy.random_look`),
+its path or action, a speed in ``[0.6, 1.5]`` and a motion seed. Held-out looks never occur.
+
+:func:`build_dataset` renders and encodes examples in worker processes and writes, under ``DIR``:
+
+* ``latents.npy``  float16 ``[N, C, 9, 8, 8]`` codec latents, *unnormalised*;
+* ``weights.npy``  uint8 ``[N, 9, 8, 8]``: 1 where a latent block holds a moving object's pixels;
+* ``captions.json`` the caption of each example;
+* ``done.json``    which chunks are complete (a killed build resumes where it stopped).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from motionbench.bench.toy.vocab import CATEGORIES, random_look
+from motionbench.bench.toy.world import ACTIONS, CAMERA_PATHS, OBJECT_PATHS, generator_of, params_for_look
+
+NUM_FRAMES, SIZE, FPS = 33, (32, 32), 8.0
+CHUNK = 256
+
+
+@dataclass(frozen=True)
+class Example:
+    generator: str
+    params: dict[str, Any]
+    motion_seed: int
+    caption: str
+
+
+def draw_example(seed: int, index: int) -> Example:
+    """Example ``index`` of the data stream ``seed`` (see the module docstring)."""
+    rng = np.random.default_rng(np.random.SeedSequence([seed, index, 7]))
+    category = CATEGORIES[index % len(CATEGORIES)]
+    generator = generator_of(category)
+    look = random_look(rng, category, "train")
+    params = params_for_look(generator, look)
+    if generator == "toy_camera":
+        params["path"] = CAMERA_PATHS[int(rng.integers(len(CAMERA_PATHS)))]
+    elif generator == "toy_human":
+        params["action"] = ACTIONS[int(rng.integers(len(ACTIONS)))]
+    elif generator == "toy_single_object":
+        params["path"] = OBJECT_PATHS[int(rng.integers(len(OBJECT_PATHS)))]
+    params["speed"] = float(np.round(rng.uniform(0.6, 1.5), 3))
+    return Example(generator, params, int(rng.integers(2**31)), look.caption())
+
+
+def render_example(example: Example):
+    """The example's clip (a :class:`~motionbench.bench.synthetic.SynthClip`)."""
+    from motionbench.bench.synthetic import render
+
+    return render(example.generator, seed=example.motion_seed, params=example.params, num_frames=NUM_FRAMES,
+                  size=SIZE, fps=FPS)
+
+
+def block_weights(foreground: np.ndarray, block: int = 4, frames_per_latent: int = 4) -> np.ndarray:
+    """``bool [4k+1, H, W]`` -> ``uint8 [k+1, H/b, W/b]``: 1 where any pixel of the latent block is foreground."""
+    t, h, w = foreground.shape
+    fg = np.concatenate([np.repeat(foreground[:1], frames_per_latent, axis=0), foreground[1:]], axis=0)
+    fg = fg.reshape((t + frames_per_latent - 1) // frames_per_latent, frames_per_latent, h // block, block,
+                    w // block, block)
+    return fg.any(axis=(1, 3, 5)).astype(np.uint8)
+
+
+def _encode_chunk(args: tuple[int, int, int, str]) -> tuple[int, np.ndarray, np.ndarray, list[str]]:
+    import torch
+
+    from motionbench.toy.codec import ToyPCACodec
+
+    seed, start, stop, codec_dir = args
+    torch.set_num_threads(1)
+    codec = ToyPCACodec.from_pretrained(codec_dir)
+    latents, weights, captions = [], [], []
+    for i in range(start, stop):
+        ex = draw_example(seed, i)
+        clip = render_example(ex)
+        x = torch.from_numpy(clip.frames).permute(3, 0, 1, 2)[None].float() / 127.5 - 1
+        with torch.no_grad():
+            latents.append(codec.encode(x).latent_dist.mode()[0].numpy().astype(np.float16))
+        weights.append(block_weights(clip.foreground))
+        captions.append(ex.caption)
+    return start, np.stack(latents), np.stack(weights), captions
+
+
+def fit_codec(seed: int, count: int, z_dim: int):
+    """Fit the PCA codec on ``count`` examples of a stream distinct from the training stream."""
+    from motionbench.toy.codec import ToyPCACodec
+
+    clips = [render_example(draw_example(seed + 1_000_003, i)).frames for i in range(count)]
+    return ToyPCACodec.fit(clips, z_dim=z_dim)
+
+
+def build_dataset(out: Path, count: int, seed: int, codec_dir: Path, workers: int = 2,
+                  progress: Callable[[int], None] | None = None, chunk: int = CHUNK) -> Path:
+    """Render and encode ``count`` examples into ``out`` (resumable; see the module docstring)."""
+    import multiprocessing as mp
+
+    import torch
+
+    from motionbench.toy.codec import ToyPCACodec
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    codec = ToyPCACodec.from_pretrained(str(codec_dir))
+    z = int(codec.config.z_dim)
+    lat_frames = (NUM_FRAMES - 1) // 4 + 1
+    hb, wb = SIZE[1] // 4, SIZE[0] // 4
+    meta_path = out / "done.json"
+    meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+    if meta and (meta.get("count"), meta.get("seed"), meta.get("chunk", CHUNK)) != (count, seed, chunk):
+        raise ValueError(f"{out} holds a dataset of {meta.get('count')} examples of seed {meta.get('seed')}; "
+                         "use another folder or delete it")
+    mode = "r+" if (out / "latents.npy").exists() else "w+"
+    latents = np.lib.format.open_memmap(out / "latents.npy", mode=mode, dtype=np.float16,
+                                        shape=(count, z, lat_frames, hb, wb))
+    weights = np.lib.format.open_memmap(out / "weights.npy", mode=mode, dtype=np.uint8,
+                                        shape=(count, lat_frames, hb, wb))
+    captions: list[str] = meta.get("captions", [""] * count)
+    done = set(meta.get("done", []))
+    todo = [(seed, s, min(s + chunk, count), str(codec_dir)) for s in range(0, count, chunk) if s not in done]
+
+    def save() -> None:
+        tmp = meta_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"count": count, "seed": seed, "chunk": chunk, "done": sorted(done),
+                                   "captions": captions}))
+        os.replace(tmp, meta_path)
+
+    torch.set_num_threads(1)
+    with mp.get_context("fork").Pool(workers) as pool:
+        for start, lat, wts, caps in pool.imap_unordered(_encode_chunk, todo):
+            latents[start:start + len(lat)] = lat
+            weights[start:start + len(lat)] = wts
+            captions[start:start + len(lat)] = caps
+            latents.flush()
+            weights.flush()
+            done.add(start)
+            save()
+            if progress:
+                progress(len(lat))
+    # Captions are a pure function of (seed, i): written from the stream, not from what workers reported.
+    (out / "captions.json").write_text(json.dumps([draw_example(seed, i).caption for i in range(count)]))
+    return out

@@ -1,0 +1,89 @@
+"""The mutation-testing tool (mutation/): what a mutant's tests import, and which tests a mutant runs.
+
+No campaign runs here: these check the parts that, when wrong, make every verdict meaningless (a
+mutant the tests never import survives; a mutant mapped to no test is called not covered).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def load(name: str):
+    spec = importlib.util.spec_from_file_location(f"_mutation_{name}", REPO / "mutation" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def mutate():
+    return load("mutate")
+
+
+def test_scratch_copy_imports_its_own_fym_under_the_installed_name(mutate, tmp_path: Path) -> None:
+    work = tmp_path / "scratch"
+    mutate.prepare_scratch(work)
+    # a change made in the scratch copy (as cosmic-ray makes one) is what the installed name loads
+    with open(work / "fym" / "__init__.py", "a") as f:
+        f.write("\nMUTATION_PROBE = 'scratch'\n")
+    probe = ("import importlib.util, motionbench, motionbench_fym, motionbench_baselines; "
+             "print(motionbench_fym.MUTATION_PROBE); "
+             "print(importlib.util.find_spec('motionbench_fym.losses').origin); "
+             "print(importlib.util.find_spec('motionbench_baselines.ditflow').origin); "
+             "print(motionbench.__file__)")
+    out = subprocess.run([sys.executable, "-c", probe], cwd=work, env=mutate.scratch_env(work),
+                         capture_output=True, text=True, check=True).stdout.split()
+    assert out[0] == "scratch"
+    assert Path(out[1]).resolve() == (work / "fym" / "losses.py").resolve()
+    assert Path(out[2]).resolve() == (work / "baselines" / "ditflow.py").resolve()
+    assert Path(out[3]).resolve() == (work / "motionbench" / "__init__.py").resolve()
+
+
+SOURCE = '''\
+LIMIT = 3
+
+
+def clip(x, low=0):
+    if x > LIMIT:
+        return LIMIT
+    return max(x, low)
+
+
+def unused():
+    return 1
+'''
+
+
+def test_a_mutant_runs_the_tests_of_the_lines_it_changes() -> None:
+    rm = load("run_mutant")
+    cover = {"5": ["t::big", "t::small"], "6": ["t::big"], "7": ["t::small"]}
+    imported = {1, 4, 10}  # what ran at import: the constant and the two def lines
+    pristine = SOURCE.splitlines()
+    mutant = SOURCE.replace("return LIMIT", "return LIMIT + 1").splitlines()
+    assert rm.changed_lines(pristine, mutant) == {6}
+    assert rm.tests_for({6}, SOURCE, cover, imported) == {"t::big"}
+    # a default argument is exercised by the tests of the function's body, not by no test
+    assert rm.tests_for({4}, SOURCE, cover, imported) == {"t::big", "t::small"}
+    # a module constant can matter to any test that touched the module
+    assert rm.tests_for({1}, SOURCE, cover, imported) == {"t::big", "t::small"}
+    # a body no test runs is not covered
+    assert rm.tests_for({11}, SOURCE, cover, imported) == set()
+
+
+def test_mutants_inside_postponed_annotations_are_recognised(mutate) -> None:
+    source = "from __future__ import annotations\n\ndef f(x: int | None, y=1 | 2) -> float | None:\n    return x\n"
+    spans = mutate.annotation_spans(source)
+    inside = lambda pos: any(a <= pos < b for a, b in spans)  # noqa: E731
+    assert inside((3, 13))  # the | of int | None
+    assert inside((3, 39))  # the | of the return annotation
+    assert not inside((3, 25))  # the | of a default value: real code
+    assert mutate.annotation_spans(source.split("\n", 1)[1]) == []  # evaluated annotations are code
