@@ -34,3 +34,22 @@ def make_video(tmp_path: Path):
         return write_video(tmp_path / name, textured_frames(num_frames, size, seed), fps)
 
     return _make
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """A child process a test left behind fails the run, and is killed rather than joined at exit.
+
+    A worker that hangs would otherwise hold the interpreter's exit for ever (multiprocessing joins its
+    children in an atexit hook), and CI would report a timeout instead of the test that caused it.
+    """
+    import multiprocessing
+
+    left = multiprocessing.active_children()
+    for child in left:
+        child.kill()
+        child.join(5)
+    if left:
+        names = ", ".join(f"{c.name} (pid {c.pid})" for c in left)
+        session.config.get_terminal_writer().line(f"child processes left running by the tests, killed: {names}",
+                                                  red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -76,6 +76,30 @@ def test_block_weights_mark_object_blocks():
     assert w[0].tolist() == [[1, 0], [0, 0]] and w[1].tolist() == [[0, 0], [0, 1]]
 
 
+def test_dataset_build_never_forks_its_caller_and_keeps_its_thread_count(codec, tmp_path, monkeypatch):
+    """A child forked from a threaded process can hang for ever (a CI run did, here): one worker builds in
+    the calling process, more are spawned, and the same examples come out either way."""
+    import os
+
+    def no_fork():
+        raise AssertionError("build_dataset forked the calling process")
+
+    codec.save_pretrained(str(tmp_path / "codec"))
+    monkeypatch.setattr(os, "fork", no_fork)
+    before = torch.get_num_threads()
+    torch.set_num_threads(3)
+    try:
+        inline = build_dataset(tmp_path / "one", 6, 4, tmp_path / "codec", workers=1, chunk=3)
+        assert torch.get_num_threads() == 3
+        spawned = build_dataset(tmp_path / "two", 6, 4, tmp_path / "codec", workers=2, chunk=3)
+        assert torch.get_num_threads() == 3
+    finally:
+        torch.set_num_threads(before)
+    for name in ("latents.npy", "weights.npy"):
+        np.testing.assert_array_equal(np.load(inline / name), np.load(spawned / name))
+    assert (inline / "captions.json").read_text() == (spawned / "captions.json").read_text()
+    assert json.loads((spawned / "done.json").read_text())["done"] == [0, 3]
+
 def test_dataset_build_resumes_and_a_few_steps_lower_the_loss(codec, tmp_path):
     from motionbench.toy.train import ToyTrainer, TrainSettings
 
@@ -105,8 +129,10 @@ def test_dataset_build_resumes_and_a_few_steps_lower_the_loss(codec, tmp_path):
     # Resume: a new trainer continues from step 20 with the same state.
     resumed = ToyTrainer(tmp_path / "run", data, tmp_path / "codec", settings)
     assert resumed.step == 20
+    threads = torch.get_num_threads()
     resumed.run()
     assert resumed.step == 40
+    assert torch.get_num_threads() == threads  # settings.threads held only while it trained
     assert _fixed_loss(resumed) < 0.9 * probe
     with pytest.raises(ValueError, match="other settings"):
         ToyTrainer(tmp_path / "run", data, tmp_path / "codec", TrainSettings(steps=40, batch=8, architecture=arch))

@@ -120,11 +120,18 @@ def _decoded_frames(latents: np.ndarray, codec, indices: np.ndarray, frame_index
 def train_clip(data_dir: Path, out: Path, settings: ClipSettings,
                on_step: Callable[[int, float, float], None] | None = None) -> dict[str, Any]:
     """Train the toy CLIP on the T2V training set's clips; write ``model.safetensors`` + ``config.json``."""
+    from motionbench.toy.train import torch_threads
+
+    with torch_threads(settings.threads):
+        return _train_clip(data_dir, out, settings, on_step)
+
+
+def _train_clip(data_dir: Path, out: Path, settings: ClipSettings,
+                on_step: Callable[[int, float, float], None] | None) -> dict[str, Any]:
     from safetensors.torch import save_file
 
     from motionbench.toy.codec import ToyPCACodec
 
-    torch.set_num_threads(settings.threads)
     data_dir, out = Path(data_dir), Path(out)
     codec = ToyPCACodec.from_pretrained(str(data_dir / "codec"))
     latents = np.load(data_dir / "latents.npy", mmap_mode="r")

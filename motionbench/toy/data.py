@@ -4,7 +4,7 @@ Example ``i`` of a data seed is fully determined by ``(seed, i)``: its category 
 the four, so every chunk is balanced), a training-split look (:func:`motionbench.bench.toy.random_look`),
 its path or action, a speed in ``[0.6, 1.5]`` and a motion seed. Held-out looks never occur.
 
-:func:`build_dataset` renders and encodes examples in worker processes and writes, under ``DIR``:
+:func:`build_dataset` renders and encodes examples (in spawned worker processes when asked) and writes, under ``DIR``:
 
 * ``latents.npy``  float16 ``[N, C, 9, 8, 8]`` codec latents, *unnormalised*;
 * ``weights.npy``  uint8 ``[N, 9, 8, 8]``: 1 where a latent block holds a moving object's pixels;
@@ -18,7 +18,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -77,7 +77,6 @@ def _encode_chunk(args: tuple[int, int, int, str]) -> tuple[int, np.ndarray, np.
     from motionbench.toy.codec import ToyPCACodec
 
     seed, start, stop, codec_dir = args
-    torch.set_num_threads(1)
     codec = ToyPCACodec.from_pretrained(codec_dir)
     latents, weights, captions = [], [], []
     for i in range(start, stop):
@@ -99,12 +98,31 @@ def fit_codec(seed: int, count: int, z_dim: int):
     return ToyPCACodec.fit(clips, z_dim=z_dim)
 
 
+def _one_thread() -> None:
+    """A worker's initializer: the workers share the cores, so each computes on one thread."""
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def _chunks(todo: list[tuple[int, int, int, str]], workers: int) -> Iterator[tuple]:
+    """The encoded chunks of ``todo``, in this process when one worker suffices, else in ``workers`` processes.
+
+    The processes are *spawned*, not forked: the caller may hold threads (torch's, a progress bar's), and a
+    child forked while one of them held a lock can hang for ever (it did, in CI).
+    """
+    import multiprocessing as mp
+
+    if workers <= 1 or len(todo) <= 1:
+        yield from map(_encode_chunk, todo)
+        return
+    with mp.get_context("spawn").Pool(min(workers, len(todo)), initializer=_one_thread) as pool:
+        yield from pool.imap_unordered(_encode_chunk, todo)
+
+
 def build_dataset(out: Path, count: int, seed: int, codec_dir: Path, workers: int = 2,
                   progress: Callable[[int], None] | None = None, chunk: int = CHUNK) -> Path:
     """Render and encode ``count`` examples into ``out`` (resumable; see the module docstring)."""
-    import multiprocessing as mp
-
-    import torch
 
     from motionbench.toy.codec import ToyPCACodec
 
@@ -134,18 +152,16 @@ def build_dataset(out: Path, count: int, seed: int, codec_dir: Path, workers: in
                                    "captions": captions}))
         os.replace(tmp, meta_path)
 
-    torch.set_num_threads(1)
-    with mp.get_context("fork").Pool(workers) as pool:
-        for start, lat, wts, caps in pool.imap_unordered(_encode_chunk, todo):
-            latents[start:start + len(lat)] = lat
-            weights[start:start + len(lat)] = wts
-            captions[start:start + len(lat)] = caps
-            latents.flush()
-            weights.flush()
-            done.add(start)
-            save()
-            if progress:
-                progress(len(lat))
+    for start, lat, wts, caps in _chunks(todo, workers):
+        latents[start:start + len(lat)] = lat
+        weights[start:start + len(lat)] = wts
+        captions[start:start + len(lat)] = caps
+        latents.flush()
+        weights.flush()
+        done.add(start)
+        save()
+        if progress:
+            progress(len(lat))
     # Captions are a pure function of (seed, i): written from the stream, not from what workers reported.
     (out / "captions.json").write_text(json.dumps([draw_example(seed, i).caption for i in range(count)]))
     return out

@@ -20,6 +20,7 @@ layout the backbone loader reads.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import math
@@ -27,7 +28,7 @@ import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import torch
@@ -61,6 +62,17 @@ class TrainSettings:
 
     def __post_init__(self) -> None:
         self.betas = tuple(self.betas)  # a list when read back from settings.json
+
+
+@contextlib.contextmanager
+def torch_threads(count: int) -> Iterator[None]:
+    """torch computes on ``count`` threads inside the block; the caller's setting is back afterwards."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def lr_at(step: int, s: TrainSettings) -> float:
@@ -114,7 +126,6 @@ class ToyTrainer:
                                  "resume with the same ones or use a new folder")
         saved.write_text(json.dumps(asdict(settings), indent=1))
         self.s = settings
-        torch.set_num_threads(settings.threads)
         self.device = torch.device(settings.device)
         self.codec = ToyPCACodec.from_pretrained(str(codec_dir))
         self.tokenizer = build_tokenizer()
@@ -209,6 +220,10 @@ class ToyTrainer:
         """Train to step ``until`` (default ``settings.steps``), checkpointing as it goes."""
         until = self.s.steps if until is None else until
         log = (self.run_dir / "losses.jsonl").open("a")
+        with torch_threads(self.s.threads):
+            self._run(until, log, on_step)
+
+    def _run(self, until: int, log, on_step: Callable[[int, float, float], None] | None) -> None:
         try:
             while self.step < until:
                 t0 = time.perf_counter()
