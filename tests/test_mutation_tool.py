@@ -87,3 +87,21 @@ def test_mutants_inside_postponed_annotations_are_recognised(mutate) -> None:
     assert inside((3, 39))  # the | of the return annotation
     assert not inside((3, 25))  # the | of a default value: real code
     assert mutate.annotation_spans(source.split("\n", 1)[1]) == []  # evaluated annotations are code
+
+
+def test_the_kill_rate_weighs_the_sampled_mutants_by_how_many_they_stand_for(mutate) -> None:
+    """Covered mutants are a sample, not-covered ones a census: each run mutant stands for the covered ones not run."""
+    r = mutate.ModuleResult("m", killed=9, survived=1, sampled_out=80, not_run=10, not_covered=10)
+    assert r.run_kill_rate == pytest.approx(0.9)
+    assert r.kill_rate == pytest.approx((9 + 90 * 0.9) / (10 + 90 + 10))  # not 9 / (10 + 10), as counted side by side
+    # Survivors argued equivalent in the sample mean that share of the unrun covered mutants is equivalent too.
+    eq = mutate.ModuleResult("m", killed=8, equivalent=2, equivalent_run=2, sampled_out=40, not_covered=2)
+    assert eq.kill_rate == pytest.approx((8 + 32) / (8 + 32 + 2))
+    # A not-covered mutant that a later test kills is caught, in the census.
+    later = mutate.ModuleResult("m", killed=4, killed_later=3, later_uncovered=3, not_covered=1)
+    assert later.run_kill_rate == 1.0 and later.kill_rate == pytest.approx(7 / 8)
+    # Over modules, each is its own stratum: a small weak module does not drag down a large strong one's sample.
+    strong = mutate.ModuleResult("a", killed=10, sampled_out=90)
+    weak = mutate.ModuleResult("b", killed=5, survived=5)
+    assert mutate.overall_kill_rate([strong, weak]) == pytest.approx(105 / 110)
+    assert mutate.ModuleResult("c", not_covered=3).kill_rate == 0.0
