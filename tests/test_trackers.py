@@ -19,7 +19,8 @@ import numpy as np
 import pytest
 
 from motionbench.errors import ConfigError, WeightsError
-from motionbench.metrics.trackers import (DEFAULT_GRID, CoTracker3Tracker, LKTracker, build_tracker, grid_points)
+from motionbench.metrics.trackers import (DEFAULT_GRID, CoTracker3Tracker, LKTracker, build_tracker, grid_points,
+                                          scale_box)
 from motionbench.metrics.tracks import Tracks
 
 SIZE = 96
@@ -530,3 +531,36 @@ def test_explicit_cotracker_paths_that_are_wrong_are_errors_not_a_fallback(tmp_p
     with pytest.raises(WeightsError, match=re.escape(str(tmp_path / "absent.pth")) + " not found"):
         build_tracker("auto", repo=FAKE_HUB, checkpoint=tmp_path / "absent.pth")
 
+
+@pytest.mark.parametrize("name", ["lk", "gt"])
+def test_lk_and_gt_build_the_lk_tracker_with_the_grid(name):
+    choice = build_tracker(name, grid=7)
+    assert isinstance(choice.tracker, LKTracker) and choice.tracker.grid == 7 and choice.requested == name
+    assert build_tracker(name).tracker.grid == DEFAULT_GRID
+
+
+def test_grid_points_refuses_a_grid_below_two_and_a_box_that_holds_no_point():
+    with pytest.raises(ConfigError, match="at least 2 .* got 1"):
+        grid_points((64, 48), 1)
+    assert len(grid_points((64, 48), 2)) == 4
+    box = (20.0, 20.0, 30.0, 30.0)  # the 2x2 grid sits near the corners
+    with pytest.raises(ConfigError, match=re.escape(f"inside the box {box} of a 64x48 video")):
+        grid_points((64, 48), 2, box)
+
+
+def test_scale_box_maps_a_box_between_video_sizes():
+    assert scale_box((10.0, 20.0, 30.0, 40.0), (100, 50), (200, 25)) == (20.0, 10.0, 60.0, 20.0)
+
+
+def test_lk_needs_two_frames():
+    with pytest.raises(ConfigError, match="at least 2 frames, got 1"):
+        LKTracker(grid=4).track(rgb_frames()[:1])
+
+
+def test_search_gives_no_guess_for_a_flat_patch():
+    """A patch with no texture matches anywhere equally, so it must not give a place to look."""
+    a = _gray(size=120)
+    a[40:80, 40:80] = 120
+    guesses, found = LKTracker(search=16, patch=7)._search(a, a.copy(), np.array([[60.0, 60.0], [20.0, 20.0]]))
+    assert not found[0]
+    assert found[1] and guesses[1] == pytest.approx((20.0, 20.0))  # a textured one, for contrast
