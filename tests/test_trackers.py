@@ -1,15 +1,26 @@
 """Trackers against clips whose motion is known by construction.
 
 The clips here are textured images moved by known sub-pixel paths (a camera pan, or a textured
-square over a textured background), so every grid point has a ground-truth track.
+square over a textured background), so every grid point has a ground-truth track. The CoTracker3
+wrapper runs against a stand-in co-tracker checkout (tests/fixtures/cotracker_hub) whose output is
+a known function of its inputs; the tests with a real checkout run only where one is given.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import re
+import shutil
+from pathlib import Path
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
-from motionbench.metrics.trackers import LKTracker, build_tracker, grid_points
+from motionbench.errors import ConfigError, WeightsError
+from motionbench.metrics.trackers import (DEFAULT_GRID, CoTracker3Tracker, LKTracker, build_tracker, grid_points,
+                                          scale_box)
 from motionbench.metrics.tracks import Tracks
 
 SIZE = 96
@@ -266,3 +277,290 @@ def test_points_lost_at_a_step_move_with_their_nearest_visible_neighbours():
     everyone = tracks.copy()
     tracker._carry_lost(tracks, np.array([False, False, False]), 1)  # nobody to follow: left as it is
     assert np.array_equal(tracks, everyone)
+
+
+# ---------------------------------------------------------------------------------------------
+# The CoTracker3 wrapper against a stand-in co-tracker checkout (tests/fixtures/cotracker_hub): the
+# real torch.hub loading path, a small real torch module with CoTrackerPredictor's calling
+# convention, and outputs that are a known function of its inputs (see that hubconf's docstring).
+
+FAKE_HUB = Path(__file__).parent / "fixtures" / "cotracker_hub"
+FAKE_STEP = (0.5, -0.25)  # the double's per-frame displacement before a checkpoint is loaded
+W, H, T = 32, 24, 5  # W != H and N (= grid**2) != T, so a swapped axis shows
+
+
+def rgb_frames(seed: int = 0) -> np.ndarray:
+    """uint8 [T, H, W, 3] whose three channels differ, with the extreme values 0 and 255 present."""
+    frames = np.random.default_rng(seed).integers(0, 256, (T, H, W, 3), dtype=np.uint8)
+    frames[0, 0, 0] = (0, 128, 255)
+    frames[..., 2] //= 2  # blue darker than red: RGB and BGR differ everywhere on average
+    return frames
+
+
+@pytest.fixture
+def hub_loads(monkeypatch):
+    """Spy on torch.hub.load (which still runs for real): one record per load, with the model it made."""
+    import torch
+
+    real = torch.hub.load
+    loads = []
+
+    def spy(*args, **kwargs):
+        model = real(*args, **kwargs)
+        loads.append(SimpleNamespace(args=args, kwargs=kwargs, model=model))
+        return model
+
+    monkeypatch.setattr(torch.hub, "load", spy)
+    return loads
+
+
+@pytest.fixture
+def no_user_caches(tmp_path, monkeypatch) -> Path:
+    """No co-tracker checkout or checkpoint anywhere: an empty torch hub dir, no env override. Returns the hub dir."""
+    from motionbench import weights
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.delenv("MOTIONBENCH_COTRACKER_REPO", raising=False)
+    assert weights.torch_hub_dir() == tmp_path / "torch" / "hub"
+    return weights.torch_hub_dir()
+
+
+def make_hub(folder: Path, **options) -> Path:
+    """A copy of the fake checkout in ``folder``, with the double's options in its double.json."""
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(FAKE_HUB / "hubconf.py", folder / "hubconf.py")
+    if options:
+        (folder / "double.json").write_text(json.dumps(options))
+    return folder
+
+
+def save_checkpoint(path: Path, step: tuple[float, float], *, nested: bool = False) -> Path:
+    """A checkpoint of the double's network with the given per-frame step, as co-tracker's state_dict."""
+    import torch
+
+    predictor = torch.hub.load(str(FAKE_HUB), "cotracker3_offline", source="local", pretrained=False)
+    with torch.no_grad():
+        predictor.model.step.copy_(torch.tensor(step))
+    state = predictor.model.state_dict()
+    torch.save({"model": state} if nested else state, path)
+    return path
+
+
+def test_cotracker3_model_gets_the_rgb_video_as_0_to_255_floats_and_a_grid_without_mask(hub_loads):
+    import torch
+
+    frames = rgb_frames()
+    tracker = CoTracker3Tracker(FAKE_HUB, None, grid=4)
+    tracker.track(frames)
+    (load,) = hub_loads
+    assert load.args[0] == str(FAKE_HUB)
+    (call,) = load.model.calls
+    assert tuple(call.video.shape) == (1, T, 3, H, W) and call.video.dtype == torch.float32
+    assert call.video.device == torch.device(tracker.device)
+    # the same numbers in the same channel order: not scaled to 0..1, not BGR
+    expected = torch.from_numpy(frames).float().permute(0, 3, 1, 2)
+    assert torch.equal(call.video[0], expected)
+    assert call.video.max() == 255 and call.video.min() == 0
+    assert call.segm_mask is None and call.queries is None and call.grid_size == 4
+    assert not call.training and not call.grad_enabled  # eval mode, no autograd graph
+
+
+@pytest.mark.parametrize("box, rows, cols", [
+    ((4.4, 5.6, 20.4, 30.0), (6, 23), (4, 20)),  # rounded; bottom edge clipped to the frame
+    ((-3.2, -1.0, 9.6, 7.4), (0, 7), (0, 10)),  # top-left clipped to the frame
+    # a one-pixel box: the rectangle is inclusive (the double's 12x12 lattice has a point at (9.86, 8.99))
+    ((10.0, 9.0, 10.0, 9.0), (9, 9), (10, 10)),
+])
+def test_cotracker3_box_becomes_a_segm_mask_of_its_inclusive_pixel_rectangle(hub_loads, box, rows, cols):
+    import torch
+
+    tracker = CoTracker3Tracker(FAKE_HUB, None, grid=12)
+    out = tracker.track(rgb_frames(), box=box)
+    call = hub_loads[0].model.calls[0]
+    expected = torch.zeros(H, W)
+    expected[rows[0]:rows[1] + 1, cols[0]:cols[1] + 1] = 1
+    assert tuple(call.segm_mask.shape) == (1, 1, H, W)
+    assert torch.equal(call.segm_mask[0, 0], expected)
+    assert call.grid_size == 12
+    # the points come back as the model kept them, inside the box's pixels
+    assert 0 < out.num_points < 12 * 12
+    start = out.tracks[:, 0]
+    assert ((start.round() >= (cols[0], rows[0])) & (start.round() <= (cols[1], rows[1]))).all()
+
+
+@pytest.mark.parametrize("trailing_dim", [False, True])
+def test_cotracker3_tracks_come_back_as_points_by_frames(tmp_path, hub_loads, trailing_dim):
+    """[B, T, N, 2] -> Tracks [N, T, 2] float64; visibility [B, T, N] (or [B, T, N, 1]) -> bool [N, T]."""
+    hub = make_hub(tmp_path / "hub", vis_trailing_dim=trailing_dim)
+    out = CoTracker3Tracker(hub, None, grid=4).track(rgb_frames())
+    points = hub_loads[0].model.calls[0].points.numpy()
+    n = 16
+    assert out.tracks.shape == (n, T, 2) and out.tracks.dtype == np.float64
+    assert out.visibility.shape == (n, T) and out.visibility.dtype == bool
+    assert out.size == (W, H)
+    expected = points[:, None, :] + np.arange(T)[None, :, None] * np.array(FAKE_STEP)
+    np.testing.assert_allclose(out.tracks, expected, atol=1e-5)
+    idx_n, idx_t = np.meshgrid(np.arange(n), np.arange(T), indexing="ij")
+    expected_vis = ((idx_n + 2 * idx_t) % 5 != 4) | (idx_t == 0)
+    np.testing.assert_array_equal(out.visibility, expected_vis)
+
+
+def test_cotracker3_box_without_grid_points_is_a_config_error_naming_it():
+    # the double's 3x3 lattice on 32x24 lies at x in {3.1, 15.5, 27.9}, y in {2.3, 11.5, 20.7}
+    box = (6.0, 4.0, 12.0, 9.0)
+    with pytest.raises(ConfigError, match=re.escape(f"inside the box {box}")):
+        CoTracker3Tracker(FAKE_HUB, None, grid=3).track(rgb_frames(), box=box)
+
+
+@pytest.mark.parametrize("nested", [False, True])
+def test_cotracker3_checkpoint_sets_the_weights_and_names_their_hash(tmp_path, nested):
+    ckpt = save_checkpoint(tmp_path / "scaled_offline.pth", (2.0, 1.5), nested=nested)
+    tracker = CoTracker3Tracker(FAKE_HUB, ckpt, grid=3)
+    out = tracker.track(rgb_frames())
+    moved = out.tracks - out.tracks[:, :1]
+    np.testing.assert_allclose(moved, np.broadcast_to(np.arange(T)[None, :, None] * np.array([2.0, 1.5]), moved.shape),
+                               atol=1e-5)
+    digest = hashlib.sha256(ckpt.read_bytes()).hexdigest()
+    assert tracker.backend == f"cotracker3_offline:sha256={digest[:12]}:grid=3"
+
+
+def test_cotracker3_backend_id_says_random_init_or_uses_the_given_hash(tmp_path):
+    assert CoTracker3Tracker(FAKE_HUB, None, grid=7).backend == "cotracker3_offline:random-init:grid=7"
+    # a known hash is used as given: the (here absent) file is not read to hash it again
+    given = CoTracker3Tracker(FAKE_HUB, tmp_path / "absent.pth", grid=5, checkpoint_sha256="0123456789abcdef" * 4)
+    assert given.backend == "cotracker3_offline:sha256=0123456789ab:grid=5"
+
+
+@pytest.mark.parametrize("state", ["wrong key", "wrong shape"])
+def test_cotracker3_checkpoint_that_does_not_fit_is_a_weights_error_naming_the_file(tmp_path, state):
+    import torch
+
+    ckpt = tmp_path / "other.pth"
+    torch.save({"other": torch.zeros(2)} if state == "wrong key" else {"step": torch.zeros(3)}, ckpt)
+    tracker = CoTracker3Tracker(FAKE_HUB, ckpt, grid=3)
+    pattern = "(?s)" + re.escape(str(ckpt)) + ".*does not fit cotracker3_offline.*scaled_offline.pth"
+    with pytest.raises(WeightsError, match=pattern):
+        tracker.track(rgb_frames())
+
+
+@pytest.mark.parametrize("hubconf", [
+    "raise ImportError('No module named cotracker')\n",  # a checkout whose code does not import
+    "def cotracker2(**kwargs):\n    raise AssertionError('not called')\n",  # no cotracker3_offline entry
+    None,  # no hubconf.py at all
+])
+def test_cotracker3_broken_checkout_is_a_weights_error_naming_it(tmp_path, hubconf):
+    folder = tmp_path / "not-co-tracker"
+    folder.mkdir()
+    if hubconf is not None:
+        (folder / "hubconf.py").write_text(hubconf)
+    tracker = CoTracker3Tracker(folder, None, grid=3)
+    with pytest.raises(WeightsError, match=re.escape(f"from the checkout {folder} ") + ".*"
+                       + re.escape("is it a clone of github.com/facebookresearch/co-tracker?")) as err:
+        tracker.track(rgb_frames())
+    if hubconf is not None and "ImportError" in hubconf:
+        assert "No module named cotracker" in str(err.value)  # the cause is passed on
+
+
+def test_cotracker3_model_is_loaded_once_for_many_clips(tmp_path, hub_loads):
+    ckpt = save_checkpoint(tmp_path / "scaled_offline.pth", (1.0, 0.0))
+    hub_loads.clear()  # save_checkpoint loaded the double itself
+    tracker = CoTracker3Tracker(FAKE_HUB, ckpt, grid=3)
+    first = tracker.track(rgb_frames(0))
+    second = tracker.track(rgb_frames(1), box=(0, 0, W - 1, H - 1))
+    assert len(hub_loads) == 1 and len(hub_loads[0].model.calls) == 2
+    np.testing.assert_allclose(second.tracks, first.tracks, atol=1e-6)  # both with the checkpoint's weights
+
+
+def test_cotracker3_runs_on_the_configured_gpu():
+    import torch
+
+    if not torch.cuda.is_available():
+        pytest.skip("needs a CUDA device")
+    tracker = CoTracker3Tracker(FAKE_HUB, None, grid=3, device="cuda")
+    out = tracker.track(rgb_frames(), box=(0, 0, W - 1, H - 1))
+    call = tracker._model.calls[0]
+    assert call.video.device.type == "cuda" and call.segm_mask.device.type == "cuda"
+    assert out.tracks.shape == (9, T, 2) and isinstance(out.tracks, np.ndarray)
+
+
+def test_build_cotracker3_from_a_given_checkout_and_checkpoint(tmp_path, no_user_caches):
+    ckpt = save_checkpoint(tmp_path / "scaled_offline.pth", (0.0, 3.0))
+    choice = build_tracker("cotracker3", grid=6, repo=FAKE_HUB, checkpoint=ckpt)
+    tracker = choice.tracker
+    assert isinstance(tracker, CoTracker3Tracker) and choice.requested == "cotracker3" and choice.unavailable is None
+    assert tracker.grid == 6 and tracker.device == "cpu" and tracker.repo == FAKE_HUB and tracker.checkpoint == ckpt
+    assert tracker.backend == f"cotracker3_offline:sha256={hashlib.sha256(ckpt.read_bytes()).hexdigest()[:12]}:grid=6"
+    out = tracker.track(rgb_frames())
+    assert out.num_points == 36 and out.tracks[:, -1, 1] - out.tracks[:, 0, 1] == pytest.approx(3.0 * (T - 1))
+    other = build_tracker("cotracker3", device="cuda:1", repo=str(FAKE_HUB), checkpoint=str(ckpt)).tracker
+    assert other.device == "cuda:1" and other.grid == DEFAULT_GRID  # built, not loaded: no GPU needed here
+
+
+def test_auto_picks_cotracker3_from_the_torch_hub_cache_or_the_env_checkout(tmp_path, monkeypatch, no_user_caches):
+    (no_user_caches / "checkpoints").mkdir(parents=True)
+    ckpt = save_checkpoint(no_user_caches / "checkpoints" / "scaled_offline.pth", (1.0, 1.0))
+    cached = make_hub(no_user_caches / "facebookresearch_co-tracker_main")
+    choice = build_tracker("auto", grid=5)
+    assert isinstance(choice.tracker, CoTracker3Tracker)
+    assert choice.tracker.repo == cached and choice.tracker.checkpoint == ckpt and choice.tracker.grid == 5
+    elsewhere = make_hub(tmp_path / "my-co-tracker")
+    monkeypatch.setenv("MOTIONBENCH_COTRACKER_REPO", str(elsewhere))
+    assert build_tracker("auto").tracker.repo == elsewhere  # the env checkout comes before the cache
+
+
+def test_cotracker3_without_weights_is_unavailable_and_auto_falls_back_to_lk(no_user_caches, monkeypatch):
+    # the code is there, the checkpoint is not
+    monkeypatch.setenv("MOTIONBENCH_COTRACKER_REPO", str(FAKE_HUB))
+    auto = build_tracker("auto", grid=9)
+    assert isinstance(auto.tracker, LKTracker) and auto.tracker.grid == 9 and auto.unavailable is None
+    missing = build_tracker("cotracker3")
+    assert missing.tracker is None and missing.requested == "cotracker3"
+    assert "scaled_offline.pth" in missing.unavailable and "motionbench download cotracker" in missing.unavailable
+    # neither is there
+    monkeypatch.delenv("MOTIONBENCH_COTRACKER_REPO")
+    assert isinstance(build_tracker("auto").tracker, LKTracker)
+    nothing = build_tracker("cotracker3")
+    assert nothing.tracker is None and "co-tracker code is not on this machine" in nothing.unavailable
+
+
+def test_explicit_cotracker_paths_that_are_wrong_are_errors_not_a_fallback(tmp_path, no_user_caches):
+    ckpt = save_checkpoint(tmp_path / "scaled_offline.pth", (0.0, 0.0))
+    with pytest.raises(WeightsError, match="has no hubconf.py"):
+        build_tracker("auto", repo=tmp_path, checkpoint=ckpt)
+    with pytest.raises(WeightsError, match=re.escape(str(tmp_path / "absent.pth")) + " not found"):
+        build_tracker("auto", repo=FAKE_HUB, checkpoint=tmp_path / "absent.pth")
+
+
+@pytest.mark.parametrize("name", ["lk", "gt"])
+def test_lk_and_gt_build_the_lk_tracker_with_the_grid(name):
+    choice = build_tracker(name, grid=7)
+    assert isinstance(choice.tracker, LKTracker) and choice.tracker.grid == 7 and choice.requested == name
+    assert build_tracker(name).tracker.grid == DEFAULT_GRID
+
+
+def test_grid_points_refuses_a_grid_below_two_and_a_box_that_holds_no_point():
+    with pytest.raises(ConfigError, match="at least 2 .* got 1"):
+        grid_points((64, 48), 1)
+    assert len(grid_points((64, 48), 2)) == 4
+    box = (20.0, 20.0, 30.0, 30.0)  # the 2x2 grid sits near the corners
+    with pytest.raises(ConfigError, match=re.escape(f"inside the box {box} of a 64x48 video")):
+        grid_points((64, 48), 2, box)
+
+
+def test_scale_box_maps_a_box_between_video_sizes():
+    assert scale_box((10.0, 20.0, 30.0, 40.0), (100, 50), (200, 25)) == (20.0, 10.0, 60.0, 20.0)
+
+
+def test_lk_needs_two_frames():
+    with pytest.raises(ConfigError, match="at least 2 frames, got 1"):
+        LKTracker(grid=4).track(rgb_frames()[:1])
+
+
+def test_search_gives_no_guess_for_a_flat_patch():
+    """A patch with no texture matches anywhere equally, so it must not give a place to look."""
+    a = _gray(size=120)
+    a[40:80, 40:80] = 120
+    guesses, found = LKTracker(search=16, patch=7)._search(a, a.copy(), np.array([[60.0, 60.0], [20.0, 20.0]]))
+    assert not found[0]
+    assert found[1] and guesses[1] == pytest.approx((20.0, 20.0))  # a textured one, for contrast

@@ -280,9 +280,10 @@ class CoTracker3Tracker:
         with torch.no_grad():
             tracks, vis = model(video, grid_size=self.grid, segm_mask=mask)
         tr = tracks[0].permute(1, 0, 2).cpu().numpy().astype(np.float64)  # [N, T, 2]
-        vi = vis[0].permute(1, 0).cpu().numpy().astype(bool)
-        if vi.ndim == 3:
-            vi = vi[..., 0]
+        vis = vis[0]
+        if vis.ndim == 3:  # some co-tracker versions return [B, T, N, 1]
+            vis = vis[..., 0]
+        vi = vis.permute(1, 0).cpu().numpy().astype(bool)
         if tr.shape[0] == 0:
             raise ConfigError(f"no CoTracker grid point lies inside the box {box}; use a larger box")
         return Tracks(tr, vi, (w, h))
