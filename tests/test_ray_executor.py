@@ -63,7 +63,7 @@ def test_ray_and_local_give_the_same_records(tmp_path: Path) -> None:
         first_ray.setdefault(rec.job, rec)  # each job's first record: the first run's
     assert comparable(list(first_ray.values())) == comparable(local_recs)
     for rec in local_recs:
-        if rec.status == "ok":  # same frames; x264 here is not bit-exact between encodes (~1.3 seen)
+        if rec.status == "ok":  # same frames, up to x264's encode-to-encode differences (mean ~1 seen)
             a = read_video(tmp_path / "local" / rec.video).frames.astype(np.int16)
             b = read_video(tmp_path / "ray" / rec.video).frames.astype(np.int16)
             assert a.shape == b.shape and np.abs(a - b).mean() < 3.0
