@@ -203,7 +203,11 @@ def test_shards_partition_groups_and_merge_into_the_unsharded_run(tmp_path: Path
     whole = RunStore(tmp_path / "whole").generation_records()
     sharded = RunStore(tmp_path / "sharded").generation_records()
     assert len(sharded) == len(whole) == 18
-    assert comparable(sharded) == comparable(whole)
+
+    def same_but_bytes(records):  # x264 is not bit-exact between encodes here: compared as pixels below
+        return {job: {k: v for k, v in d.items() if k != "video_sha256"} for job, d in comparable(records).items()}
+
+    assert same_but_bytes(sharded) == same_but_bytes(whole)
     for rec in whole:  # the same pixels, up to x264, which is not bit-exact between encodes here
         a = read_video(tmp_path / "whole" / rec.video).frames.astype(np.int16)
         b = read_video(tmp_path / "sharded" / rec.video).frames.astype(np.int16)
@@ -457,3 +461,4 @@ def test_the_local_executor_closes_each_method_it_built_once_after_the_last_grou
     assert outcome.ok == 4 and len(outcome.failed) == 2  # the broken reference fails its group
     lines = log.read_text().splitlines()
     assert [line.split()[0] for line in lines].count("close") == 1 and lines[-1].startswith("close ")
+
