@@ -471,8 +471,11 @@ def test_parse_seeds_names_what_is_wrong_and_stops_at_the_limits() -> None:
     assert parse_seeds(" 0, ,2,") == (0, 2)  # empty parts are nothing, not an error
     assert parse_seeds(f"{limits.MAX_SEED - 1}-{limits.MAX_SEED}") == (limits.MAX_SEED - 1, limits.MAX_SEED)
     assert len(parse_seeds(f"0-{limits.MAX_SEEDS - 1},{limits.MAX_SEEDS - 1}")) == limits.MAX_SEEDS  # repeats are free
-    with pytest.raises(ConfigError, match=r"^--seeds '5-3': the range '5-3' is empty; write it low-high, e.g. 3-5$"):
-        parse_seeds("5-3")
+    assert parse_seeds("3-3") == (3,)
+    for low, high in ((4, 3), (9, 3)):
+        with pytest.raises(ConfigError, match=rf"^--seeds '0,{low}-{high}': the range '{low}-{high}' is empty; write "
+                                              rf"it low-high, e.g. {high}-{low}$"):
+            parse_seeds(f"0,{low}-{high}")
     for text in (str(limits.MAX_SEED + 1), f"0-{limits.MAX_SEED + 1}"):
         with pytest.raises(ConfigError, match=rf"^--seeds '{text}': seeds go from 0 to {limits.MAX_SEED}; "
                                               rf"{limits.MAX_SEED + 1} is too large$"):
