@@ -540,16 +540,17 @@ def test_a_run_json_that_cannot_be_read_is_a_clear_error_and_is_left_alone(tmp_p
 
     store = RunStore(tmp_path / "run")
     store.root.mkdir()
+    where = re.escape(str(store.run_file))
     for damage in (b'{"schema": 2, "settings": {', b"\xff\xfe\x00\x81 not text"):
         store.run_file.write_bytes(damage)
-        with pytest.raises(RunInfoError, match=rf"^{re.escape(str(store.run_file))} is not valid JSON \(.+\); move the run aside with --fresh$"):
+        with pytest.raises(RunInfoError, match=rf"^{where} is not valid JSON \(.+\); move the run aside with --fresh$"):
             store.read_run_info()
         with pytest.raises(RunInfoError):  # never overwritten: a change to it needs a readable file
             store.update_run_info(lambda info: RunInfo())
         assert store.run_file.read_bytes() == damage
     store.run_file.unlink()
     store.run_file.mkdir()
-    with pytest.raises(RunInfoError, match=rf"^{re.escape(str(store.run_file))} cannot be read \(Is a directory\); fix its permissions"):
+    with pytest.raises(RunInfoError, match=rf"^{where} cannot be read \(Is a directory\); fix its permissions"):
         store.read_run_info()
 
 
@@ -558,8 +559,8 @@ def test_a_json_file_that_cannot_be_replaced_is_a_clear_error_and_leaves_no_temp
 
     target = tmp_path / "run.json"
     (target / "in-the-way").mkdir(parents=True)  # a folder where the file goes: the rename fails
-    with pytest.raises(StoreError, match=rf"^{re.escape(str(target))}: cannot be written \(Is a directory\); free disk space or fix "
-                                         "the folder's permissions, then run the same command again$"):
+    with pytest.raises(StoreError, match=rf"^{re.escape(str(target))}: cannot be written \(Is a directory\); free disk "
+                                         "space or fix the folder's permissions, then run the same command again$"):
         write_json_atomic(target, {"a": 1})
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run.json"]  # no .run.json.<pid>.partial left
     with pytest.raises(StoreError, match=r"missing/run.json: cannot be written \(No such file or directory\)"):
