@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import shutil
 import sys
 import warnings
@@ -359,3 +360,316 @@ def test_motion_transfer_lines_leave_out_the_task_fields_other_tasks_keep_them()
                                                      task="recapture", path_index=2)))
     assert (recap["task"], recap["path_index"]) == ("recapture", 2)
     assert "path" not in recap and "path_key" not in recap
+
+
+# --- the store's own refusals and repairs, one at a time ---------------------------------------
+
+
+def _hold(path: Path, note: str) -> int:
+    """Hold ``path`` exclusively as another motionbench process would, with ``note`` as its holder note.
+
+    flock conflicts between open file descriptions, so a second open in this process stands in for
+    another process."""
+    import fcntl
+
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, note.encode(), 0)
+    return fd
+
+
+def _release(fd: int) -> None:
+    import fcntl
+
+    fcntl.flock(fd, fcntl.LOCK_UN)
+    os.close(fd)
+
+
+def test_the_refusal_names_a_holder_only_when_it_may_be_alive(tmp_path: Path, monkeypatch) -> None:
+    """A note that names no pid is not shown; a pid of another host, or of a process that exists but
+    belongs to another user (``kill(pid, 0)`` says EPERM), may be the live holder and is named."""
+    from motionbench.run.store import RunLockedError
+
+    run = tmp_path / "run"
+    run.mkdir()
+    here = os.uname().nodename
+    fd = _hold(run / "run.lock", "locked by hand")
+    try:
+        with pytest.raises(RunLockedError, match=r"another motionbench process \(its pid is not recorded\)\. Wait"):
+            RunStore(run).lock()
+    finally:
+        _release(fd)
+    note = f"pid 4242 on not-{here}.example, since 2024-01-01T00:00:00Z"
+    fd = _hold(run / "run.lock", note)
+    try:
+        with pytest.raises(RunLockedError) as refused:
+            RunStore(run).lock()
+        assert f"({note})" in str(refused.value)
+        real_kill = os.kill
+
+        def kill(pid: int, sig: int) -> None:  # pid 1 as a non-root user sees it
+            if pid == 1:
+                raise PermissionError(errno.EPERM, "Operation not permitted")
+            real_kill(pid, sig)
+
+        monkeypatch.setattr(os, "kill", kill)
+        other_user = f"pid 1 on {here}, since 2024-01-01T00:00:00Z"
+        _release(fd)
+        fd = _hold(run / "run.lock", other_user)
+        with pytest.raises(RunLockedError) as refused:
+            RunStore(run).lock()
+        assert f"({other_user})" in str(refused.value)
+    finally:
+        _release(fd)
+    store = RunStore(run)  # none of the refusals left a lock behind
+    store.lock()
+    store.unlock()
+
+
+def test_an_unreadable_shard_note_does_not_hide_the_live_shard(tmp_path: Path) -> None:
+    from motionbench.run.plan import Shard
+    from motionbench.run.store import RunLockedError
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "run.shard-0-of-1.lock").mkdir()  # sorts before the live shard's file and cannot be read
+    shard = RunStore(run)
+    shard.lock(Shard(0, 2))
+    try:
+        with pytest.raises(RunLockedError, match=rf"\(shard 0/2, pid {os.getpid()} on "):
+            RunStore(run).lock()
+    finally:
+        shard.unlock()
+
+
+def test_a_lock_file_that_cannot_be_opened_is_a_clear_error_and_holds_nothing(tmp_path: Path) -> None:
+    from motionbench.run.plan import Shard
+
+    run = tmp_path / "run"
+    (run / "run.shard-1-of-2.lock").mkdir(parents=True)  # something in the way of the shard's lock file
+    with pytest.raises(StoreError, match=rf"^{re.escape(str(run))}: cannot write the run directory \(Is a directory\); "
+                                         r"choose another --out or fix its permissions$"):
+        RunStore(run).lock(Shard(1, 2))
+    alone = RunStore(run)  # the run lock taken before the failure was let go
+    alone.lock()
+    alone.unlock()
+    (run / "run.lock").unlink()
+    (run / "run.lock").mkdir()
+    with pytest.raises(StoreError, match=rf"^{re.escape(str(run))}: cannot write the run directory \(Is a directory\)"):
+        RunStore(run).lock()
+
+
+def test_a_lock_whose_note_cannot_be_written_still_locks_and_always_unlocks(tmp_path: Path, monkeypatch) -> None:
+    """The holder note only improves refusals: a full disk neither stops the run at its lock nor, at
+    the end, keeps the lock held."""
+    from motionbench.run.store import RunLockedError
+
+    run = tmp_path / "run"
+    store = RunStore(run)
+
+    def full(*args) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with monkeypatch.context() as m:
+        m.setattr(os, "pwrite", full)
+        store.lock()
+    with pytest.raises(RunLockedError, match=r"\(its pid is not recorded\)"):
+        RunStore(run).lock()
+    with monkeypatch.context() as m:
+        m.setattr(os, "ftruncate", full)
+        store.unlock()
+    again = RunStore(run)
+    again.lock()
+    again.unlock()
+
+
+def test_archives_of_a_taken_name_are_numbered_from_one(tmp_path: Path, monkeypatch) -> None:
+    """``--fresh`` twice in one second: the first archive of a taken name is ``<name>-1``, then ``-2``;
+    no archive overwrites or merges into another."""
+    import time
+
+    fixed = time.gmtime(1_700_000_000)
+    monkeypatch.setattr(time, "gmtime", lambda *secs: fixed)
+    stamp = time.strftime("%Y%m%d-%H%M%S", fixed)
+    run = tmp_path / "run"
+    assert RunStore(run).move_aside() is None and not run.exists()  # nothing to move: nothing made either
+    taken = tmp_path / f"run.old-{stamp}"
+    taken.mkdir()
+    (taken / "mark").write_text("first archive")
+    moved = []
+    for i in (1, 2):
+        run.mkdir()
+        (run / "mark").write_text(f"run {i}")
+        moved.append(RunStore(run).move_aside())
+        assert not run.exists()
+    assert [p.name for p in moved] == [f"run.old-{stamp}-1", f"run.old-{stamp}-2"]
+    assert [(p / "mark").read_text() for p in (taken, *moved)] == ["first archive", "run 1", "run 2"]
+
+
+def test_lock_files_are_created_rw_r_r_under_the_users_umask(tmp_path: Path) -> None:
+    """Lock files are made 0o644 (anyone may read the holder note, only the owner writes), filtered by
+    the umask like every file: a permissive umask 0 does not make them world-writable, a strict one is
+    obeyed."""
+    import stat
+
+    from motionbench.run.info import RunInfo
+    from motionbench.run.plan import Shard
+
+    for umask, want in ((0o000, 0o644), (0o027, 0o640)):
+        run = tmp_path / f"umask-{umask:03o}"
+        old = os.umask(umask)
+        try:
+            with RunStore(run).locked():
+                RunStore(run).update_run_info(lambda info: RunInfo())
+            with RunStore(run).locked(Shard(0, 2)):
+                pass
+            append_line(run / "generations.jsonl", _record("m/s/0-s0"))
+        finally:
+            os.umask(old)
+        modes = {p.name: stat.S_IMODE(p.stat().st_mode)
+                 for p in (run / "run.lock", run / "run.shard-0-of-2.lock", run / ".run.json.lock",
+                           run / "generations.jsonl")}
+        assert modes == dict.fromkeys(modes, want), umask
+
+
+def test_a_run_json_that_cannot_be_read_is_a_clear_error_and_is_left_alone(tmp_path: Path) -> None:
+    from motionbench.run.info import RunInfo, RunInfoError
+
+    store = RunStore(tmp_path / "run")
+    store.root.mkdir()
+    where = re.escape(str(store.run_file))
+    for damage in (b'{"schema": 2, "settings": {', b"\xff\xfe\x00\x81 not text"):
+        store.run_file.write_bytes(damage)
+        with pytest.raises(RunInfoError, match=rf"^{where} is not valid JSON \(.+\); move the run aside with --fresh$"):
+            store.read_run_info()
+        with pytest.raises(RunInfoError):  # never overwritten: a change to it needs a readable file
+            store.update_run_info(lambda info: RunInfo())
+        assert store.run_file.read_bytes() == damage
+    store.run_file.unlink()
+    store.run_file.mkdir()
+    with pytest.raises(RunInfoError, match=rf"^{where} cannot be read \(Is a directory\); fix its permissions"):
+        store.read_run_info()
+
+
+def test_a_json_file_that_cannot_be_replaced_is_a_clear_error_and_leaves_no_temporary(tmp_path: Path) -> None:
+    from motionbench.run.store import write_json_atomic
+
+    target = tmp_path / "run.json"
+    (target / "in-the-way").mkdir(parents=True)  # a folder where the file goes: the rename fails
+    with pytest.raises(StoreError, match=rf"^{re.escape(str(target))}: cannot be written \(Is a directory\); free disk "
+                                         "space or fix the folder's permissions, then run the same command again$"):
+        write_json_atomic(target, {"a": 1})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.json"]  # no .run.json.<pid>.partial left
+    with pytest.raises(StoreError, match=r"missing/run.json: cannot be written \(No such file or directory\)"):
+        write_json_atomic(tmp_path / "missing" / "run.json", {"a": 1})
+
+
+def test_a_job_counts_as_finished_only_with_a_whole_video_of_the_recorded_length(tmp_path: Path) -> None:
+    from motionbench.video import write_video
+
+    store = RunStore(tmp_path / "run")
+    write_video(store.root / "videos" / "m" / "s" / "0-s0.mp4", np.zeros((5, 16, 16, 3), np.uint8), 8.0)
+
+    def ok(job: str, video: str | None, frames: int | None) -> GenerationRecord:
+        return GenerationRecord(job=job, method="m", sample="s", category="camera", prompt_index=0, prompt="p",
+                                seed=0, status="ok", video=video, num_frames=frames)
+
+    for record in (ok("no-video", None, None), ok("short", "videos/m/s/0-s0.mp4", 9),
+                   ok("missing", "videos/m/s/1-s0.mp4", 5), ok("whole", "videos/m/s/0-s0.mp4", 5),
+                   ok("length-unknown", "videos/m/s/0-s0.mp4", None)):
+        store.append_generation(record)
+    assert sorted(store.finished_jobs()) == ["length-unknown", "whole"]
+
+
+def test_append_line_refuses_a_partial_line_and_a_file_it_cannot_open(tmp_path: Path) -> None:
+    path = tmp_path / "records.jsonl"
+    with pytest.raises(ValueError, match="append_line needs a line ending in a newline"):
+        append_line(path, '{"a": 1}')
+    assert not path.exists()  # refused before anything was written
+    path.mkdir()
+    with pytest.raises(StoreError, match=rf"^{re.escape(str(path))}: cannot open for appending \(Is a directory\); check the "
+                                         "folder's permissions$"):
+        append_line(path, '{"a": 1}\n')
+
+
+def _faults_on(path: Path, monkeypatch, **faults) -> None:
+    """Replace ``os.<name>(fd, arg)`` by ``faults[name](real, fd, arg)`` for ``path``'s descriptors only."""
+
+    def ours(fd: int) -> bool:
+        try:
+            return os.readlink(f"/proc/self/fd/{fd}") == str(path)
+        except OSError:
+            return False
+
+    for name, fault in faults.items():
+        real = getattr(os, name)
+        monkeypatch.setattr(os, name, lambda fd, arg, real=real, fault=fault: fault(real, fd, arg) if ours(fd)
+                            else real(fd, arg))
+
+
+def _fails_with(code: int):
+    def fault(real, fd, arg):
+        raise OSError(code, os.strerror(code))
+    return fault
+
+
+def test_a_failed_append_says_which_failure_and_a_torn_line_it_could_not_take_back_is_cut_later(
+        tmp_path: Path, monkeypatch) -> None:
+    path = tmp_path / "generations.jsonl"
+    a, b, c = _record("m/s/0-s0"), _record("m/s/0-s1"), _record("m/s/0-s2")
+    path.write_text(a)
+    for code, hint in ((errno.ENOSPC, "the disk is full: free some space"),
+                       (errno.EDQUOT, "the disk is full: free some space"), (errno.EIO, "fix this")):
+        with monkeypatch.context() as m:
+            _faults_on(path, m, write=_fails_with(code))
+            with pytest.raises(StoreError, match=rf"appending a record failed \({os.strerror(code)}\); {hint} and run"):
+                append_line(path, b)
+        assert path.read_text() == a
+    # A short write whose take-back fails too: the error is the write's; the torn line stays until the
+    # reader skips it and the next append cuts it off.
+    with monkeypatch.context() as m:
+        _faults_on(path, m, write=lambda real, fd, data: real(fd, data[:30]), ftruncate=_fails_with(errno.EIO))
+        with pytest.raises(StoreError, match=r"appending a record failed \(short write \(30 of \d+ bytes\)\); the disk is full"):
+            append_line(path, b)
+    assert path.read_text() == a + b[:30]
+    with pytest.warns(MotionBenchWarning, match=r"line 2: unfinished last line \(30 bytes\)"):
+        assert [r.job for r in iter_records(path, GenerationRecord)] == ["m/s/0-s0"]
+    with pytest.warns(MotionBenchWarning, match=r"removed an unfinished last line \(30 bytes"):
+        append_line(path, c)
+    assert path.read_text() == a + c
+
+
+def test_a_torn_tail_is_found_however_long_and_wherever_the_file_starts(tmp_path: Path) -> None:
+    """The appender scans back for the last newline in 64 KiB chunks: a torn line longer than one chunk
+    is cut whole, and a file that is one torn line (no newline at all) is cut to nothing."""
+    path = tmp_path / "generations.jsonl"
+    a, c = _record("m/s/0-s0"), _record("m/s/0-s2")
+    long = to_json_line(GenerationRecord(job="m/s/0-s1", method="m", sample="s", category="camera", prompt_index=0,
+                                         prompt="x" * 150_000, seed=1, status="ok"))
+    torn = long[:140_000]
+    for before in (a, a * 3, ""):
+        path.write_text(before + torn)
+        with pytest.warns(MotionBenchWarning, match=r"removed an unfinished last line \(140000 bytes"):
+            append_line(path, c)
+        assert path.read_text() == before + c
+    path.write_text(a + long.rstrip("\n"))  # a whole long record that only lacks its newline is kept
+    append_line(path, c)
+    assert [r.job for r in iter_records(path, GenerationRecord)] == ["m/s/0-s0", "m/s/0-s1", "m/s/0-s2"]
+
+
+def test_a_glued_line_is_read_past_a_remnant_that_holds_an_object_of_its_own(tmp_path: Path) -> None:
+    """The remnant of an interrupted record can itself contain ``{"`` (a nested field such as
+    ``method_config``): the reader tries each start in turn until the whole record after it. Blank lines
+    are no records and no errors."""
+    path = tmp_path / "generations.jsonl"
+    nested = to_json_line(GenerationRecord(job="m/s/0-s1", method="m", sample="s", category="camera", prompt_index=0,
+                                           prompt="p", seed=1, status="ok", method_config={"model": "tiny", "steps": 2}))
+    cut = nested.index('"steps"') + 4  # inside the nested object: its '{"' is in the remnant
+    a, c = _record("m/s/0-s0"), _record("m/s/0-s2")
+    path.write_text(a + "\n" + nested[:cut] + c)
+    with pytest.warns(MotionBenchWarning, match=rf"line 3: an unfinished record \({cut} bytes\) is glued to a whole one"):
+        assert [r.job for r in iter_records(path, GenerationRecord)] == ["m/s/0-s0", "m/s/0-s2"]
+    path.write_text(a + nested[:cut] + '{"job": "half\n')  # nothing whole after the remnant: a bad line
+    with pytest.raises(StoreError, match=r"line 2: not a valid GenerationRecord"):
+        list(iter_records(path, GenerationRecord))

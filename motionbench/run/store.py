@@ -252,13 +252,17 @@ class RunStore:
         """The run's :class:`RunInfo`, or None when it has no run.json yet.
 
         Raises:
-            RunInfoError: the file is not valid JSON or not a run record (the message says what to do).
+            RunInfoError: the file cannot be read, is not valid JSON or is not a run record (the message says
+                what to do).
         """
         if not self.run_file.exists():
             return None
         try:
             data = json.loads(self.run_file.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
+        except OSError as exc:
+            raise RunInfoError(f"{self.run_file} cannot be read ({exc.strerror or exc}); fix its permissions, or move "
+                               "the run aside with --fresh") from None
+        except ValueError as exc:  # not JSON, or not UTF-8 text at all (a damaged file)
             raise RunInfoError(f"{self.run_file} is not valid JSON ({exc}); move the run aside with --fresh") from None
         return RunInfo.from_json(data, self.run_file)
 
