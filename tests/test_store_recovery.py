@@ -534,6 +534,7 @@ def test_lock_files_are_created_rw_r_r_under_the_users_umask(tmp_path: Path) -> 
 
 
 def test_a_run_json_that_cannot_be_read_is_a_clear_error_and_is_left_alone(tmp_path: Path) -> None:
+    from motionbench.report.runs import ReportError, load_run
     from motionbench.run.info import RunInfo, RunInfoError
 
     store = RunStore(tmp_path / "run")
@@ -546,10 +547,14 @@ def test_a_run_json_that_cannot_be_read_is_a_clear_error_and_is_left_alone(tmp_p
         with pytest.raises(RunInfoError):  # never overwritten: a change to it needs a readable file
             store.update_run_info(lambda info: RunInfo())
         assert store.run_file.read_bytes() == damage
+        with pytest.raises(ReportError, match=rf"^{where}: not valid JSON .+; restore it or delete it"):
+            load_run(store.root)  # the report says the same, not a traceback
     store.run_file.unlink()
     store.run_file.mkdir()
     with pytest.raises(RunInfoError, match=rf"^{where} cannot be read \(Is a directory\); fix its permissions"):
         store.read_run_info()
+    with pytest.raises(ReportError, match=rf"^{where}: cannot be read \(Is a directory\); fix its permissions"):
+        load_run(store.root)
 
 
 def test_a_json_file_that_cannot_be_replaced_is_a_clear_error_and_leaves_no_temporary(tmp_path: Path) -> None:

@@ -99,7 +99,10 @@ def load_run(path: Path | str) -> LoadedRun:
     if run_json.exists():
         try:
             info = RunInfo.from_json(json.loads(run_json.read_text(encoding="utf-8")), run_json)
-        except json.JSONDecodeError as exc:
+        except OSError as exc:  # a folder in its place, no permission
+            raise ReportError(f"{run_json}: cannot be read ({exc.strerror or exc}); fix its permissions, or move "
+                              "it aside (the report does not need it)") from None
+        except ValueError as exc:  # not JSON, or not UTF-8 text at all (a damaged file)
             raise ReportError(f"{run_json}: not valid JSON ({exc}); restore it or delete it (the report "
                               "does not need it)") from None
         except RunInfoError as exc:
