@@ -332,3 +332,25 @@ def test_the_gradient_of_rows_of_heads_a_lora_does_not_own_is_exactly_zero():
         owned = mask.squeeze(1).bool()
         assert torch.equal(w.grad[~owned], torch.zeros_like(w.grad[~owned]))
         assert w.grad[owned].abs().sum() > 0
+
+
+def test_reading_a_lora_refuses_unreadable_files_and_other_formats(backbone, tmp_path):
+    from motionbench.backbones.lora import LORA_FORMAT, read_lora
+
+    weights, side = tmp_path / "spatial.safetensors", tmp_path / "spatial.json"
+    weights.write_bytes(b"\0" * 16)  # not a safetensors file
+    side.write_text(f'{{"format": "{LORA_FORMAT}"}}')
+    with pytest.raises(MotionBenchError, match=r"cannot read LoRA .*spatial.safetensors: .*; delete it to retrain"):
+        read_lora(weights)
+    side.write_text("{not json")
+    with pytest.raises(MotionBenchError, match=r"cannot read LoRA .*spatial.safetensors: .*; delete it to retrain"):
+        read_lora(weights)
+    b = load_backbone("tiny", seed=0)
+    lora = add_head_lora(b.transformer, "spatial", [[0]] * b.num_blocks, rank=2, alpha=2)
+    save_lora(b.transformer, lora, weights)
+    meta, state = read_lora(weights)
+    assert (meta["format"], meta["heads_per_block"], meta["rank"]) == (LORA_FORMAT, [[0]] * b.num_blocks, 2)
+    side.write_text(side.read_text().replace(LORA_FORMAT, "motionbench-head-lora/0"))
+    with pytest.raises(MotionBenchError, match=rf"spatial.json: format 'motionbench-head-lora/0', expected "
+                                               rf"'{LORA_FORMAT}'"):
+        read_lora(weights)
