@@ -491,8 +491,9 @@ def test_cost_overalls_weigh_categories_equally_and_peak_memory_is_the_largest(t
     assert cell(lb, OVERALL_CATEGORIES, "ditflow", "peak_memory_gib").value == pytest.approx(0.5)
     assert [r.method for r in lb.rows_in("human")] == ["fym"]
     assert [r.method for r in lb.rows_in("camera")] == ["ditflow", "fym"]
-    assert cell(lb, OVERALL_CATEGORIES, "ditflow", "tuning_s").best  # lower is better
-    assert cell(lb, OVERALL_CATEGORIES, "fym", "tuning_s").rank == 2
+    for column in expected:  # every cost is lower-is-better: ditflow is the cheaper in each
+        assert cell(lb, OVERALL_CATEGORIES, "ditflow", column).best, column
+        assert cell(lb, OVERALL_CATEGORIES, "fym", column).rank == 2, column
 
 
 def test_a_cost_missing_in_one_category_leaves_the_mean_of_categories_empty_and_says_where(tmp_path: Path) -> None:
@@ -524,6 +525,7 @@ def test_tuning_time_is_the_first_measured_fit_and_cached_fits_are_named(tmp_pat
     assert (tuning.value, tuning.n) == (pytest.approx(30.0), 2)
     assert [n for n in lb.notes if "tuning time" in n] == [
         "fym: tuning time not measured for 2 sample(s) (a, e): the fitted state came from the cache."]
+    assert any(n.startswith("note: ") and "run.json: missing" in n for n in lb.notes)  # the loader's warning
 
 
 def test_the_footer_says_what_peak_memory_measures(tmp_path: Path) -> None:
@@ -547,6 +549,7 @@ def test_each_missing_score_and_failed_generation_is_reported_with_its_cause(tmp
     long_error = "RuntimeError: " + "x" * 150
     scores = [score("fym", "a", "camera", 0, value=0.5),
               score("fym", "a", "camera", 1, value=None, status="error", reason=None),
+              score("fym", "a", "camera", 2, value=0.9, status="error", reason="ValueError: tracks lost"),  # not averaged
               score("fym", "b", "camera", 0, value=None, status="skipped", reason=None),
               score("fym", "b", "camera", 1, value=None, status="ok", reason=None),  # "ok" without a number
               score("fym", "c", "human", 0, value=None, status="skipped", reason="no reference tracks"),
@@ -563,12 +566,13 @@ def test_each_missing_score_and_failed_generation_is_reported_with_its_cause(tmp
         ("fym", "motion_fidelity/dmt", "skipped", "no reason recorded", 1),
         ("fym", "motion_fidelity/dmt", "error", "value is NaN or missing", 1),
         ("fym", "motion_fidelity/dmt", "skipped", "no reference tracks", 1),
-        ("fym", "motion_fidelity/dmt", "error", "ValueError: no tracks", 1)}
+        ("fym", "motion_fidelity/dmt", "error", "ValueError: no tracks", 1),
+        ("fym", "motion_fidelity/dmt", "error", "ValueError: tracks lost", 1)}
     assert {(f.row, f.reason, f.count) for f in lb.failures} == {
         ("fym", "no error message recorded", 1), ("fym", long_error[:160], 2)}
     assert len(long_error[:160]) == 160 < len(long_error)
     camera = cell(lb, "camera", "fym", "motion_fidelity/dmt")
-    assert (camera.value, camera.skipped, camera.missing) == (pytest.approx(0.5), 3, None)
+    assert (camera.value, camera.skipped, camera.missing) == (pytest.approx(0.5), 4, None)
     human = cell(lb, "human", "fym", "motion_fidelity/dmt")
     assert (human.value, human.missing, human.note) == (None, "skipped or failed", "all 2 scores skipped or failed")
     never = cell(lb, OVERALL_SAMPLES, "fym", "clip_text")  # fym has no clip_text record at all
@@ -599,16 +603,21 @@ def test_a_column_whose_scores_were_all_skipped_is_described_from_the_skipped_re
 
 def test_the_main_backend_is_the_most_used_and_each_version_keeps_its_most_common_wording(tmp_path: Path) -> None:
     """With --allow-mixed the column's main backend is the one most scores used (here not the first in
-    sort order nor in the run order), and each version is described by its own most common text."""
-    few = write_records(tmp_path / "few", scores=[
-        score("ditflow", "a", "camera", 0, value=0.5, backend="tracker:a", version="2", convention="B")])
+    sort order nor in the run order), and each version is described by its own most common text (the
+    most used version lies between the others, so no version borrows a neighbour's text)."""
+    older = write_records(tmp_path / "older", scores=[
+        score("ditflow", "a", "camera", 0, value=0.5, backend="tracker:a", version="1", convention="B")])
+    newer = write_records(tmp_path / "newer", scores=[
+        score("motiondirector", "a", "camera", 0, value=0.4, backend="tracker:b", version="3", convention="C")])
     many = write_records(tmp_path / "many", scores=[
-        score("fym", s, "camera", 0, value=0.6, backend="tracker:z", version="1",
+        score("fym", s, "camera", 0, value=0.6, backend="tracker:z", version="2",
               convention="A (older wording)" if s == "d" else "A") for s in "abcd"])
-    lb = build([few, many], allow_mixed=True)
+    lb = build([older, newer, many], allow_mixed=True)
     col = lb.column("motion_fidelity/dmt")
-    assert (col.backends, col.versions, col.conventions) == (("tracker:z", "tracker:a"), ("1", "2"), ("A", "B"))
+    assert col.backends == ("tracker:z", "tracker:a", "tracker:b")
+    assert (col.versions, col.conventions) == (("2", "1", "3"), ("A", "B", "C"))
     assert cell(lb, OVERALL_SAMPLES, "ditflow", "motion_fidelity/dmt").mixed
+    assert cell(lb, OVERALL_SAMPLES, "motiondirector", "motion_fidelity/dmt").mixed
     assert not cell(lb, OVERALL_SAMPLES, "fym", "motion_fidelity/dmt").mixed
 
 
@@ -617,20 +626,28 @@ def test_each_row_is_compared_with_its_groups_best_on_shared_samples(tmp_path: P
     Camera: of the 2^4 sign flips only the two of one sign reach |sum| 0.4, so p = 2/16. The mean of
     categories weighs the categories equally (delta (-0.1 - 0.3) / 2), the mean of samples the samples
     ((4 * -0.1 - 0.3) / 5); in both only the 2 one-sign patterns of 2^5 reach the observed value.
-    motiondirector shares no sample with fym: no comparison. The first column (clip_text) has no
-    number at all, which must not stop the columns after it."""
+    motiondirector, 0.2 below on camera, is compared too (it comes after the best); tuneavideo shares
+    no sample with fym and reference is an anchor: no comparison for either. The first column
+    (clip_text) has no number at all, which must not stop the columns after it."""
     fym = {("a", "camera"): 0.9, ("b", "camera"): 0.8, ("c", "camera"): 0.7, ("d", "camera"): 0.6,
            ("h", "human"): 0.5}
     scores = [score("fym", s, c, 0, value=v) for (s, c), v in fym.items()]
     scores += [score("ditflow", s, c, 0, value=v - (0.1 if c == "camera" else 0.3)) for (s, c), v in fym.items()]
-    scores += [score("motiondirector", "e", "camera", 0, value=0.3)]
+    scores += [score("motiondirector", s, c, 0, value=v - 0.2) for (s, c), v in fym.items() if c == "camera"]
+    scores += [score("reference", s, c, 0, value=1.0) for (s, c) in fym]  # an anchor: shown, never compared
+    scores += [score("tuneavideo", "e", "camera", 0, value=0.3)]
     scores += [score(m, "a", "camera", 0, value=None, status="skipped", reason="no CLIP weights", metric="clip_text",
                      variant="", backend="") for m in ("fym", "ditflow")]
     lb = build([write_records(tmp_path / "r", scores=scores)])
     assert [c.id for c in lb.quality_columns] == ["clip_text", "motion_fidelity/dmt"]
+    assert [r.method for r in lb.rows_in("camera")] == ["ditflow", "fym", "motiondirector", "tuneavideo", "reference"]
     comps = {(c.group, c.column, c.row): c for c in lb.comparisons}
     assert set(comps) == {(g, "motion_fidelity/dmt", "ditflow")
-                          for g in ("camera", "human", OVERALL_CATEGORIES, OVERALL_SAMPLES)}
+                          for g in ("camera", "human", OVERALL_CATEGORIES, OVERALL_SAMPLES)} | {
+        ("camera", "motion_fidelity/dmt", "motiondirector"), (OVERALL_SAMPLES, "motion_fidelity/dmt", "motiondirector")}
+    assert comps[("camera", "motion_fidelity/dmt", "motiondirector")].delta == pytest.approx(-0.2)  # listed after fym
+    human = comps[("human", "motion_fidelity/dmt", "ditflow")]
+    assert (human.n, human.delta) == (1, pytest.approx(-0.3))  # the human sample alone
     camera = comps[("camera", "motion_fidelity/dmt", "ditflow")]
     assert (camera.best, camera.n, camera.exact) == ("fym", 4, True)
     assert camera.delta == pytest.approx(-0.1) and camera.p == pytest.approx(2 / 16)
@@ -641,17 +658,21 @@ def test_each_row_is_compared_with_its_groups_best_on_shared_samples(tmp_path: P
     assert cell(lb, "camera", "ditflow", "motion_fidelity/dmt").p_vs_best == pytest.approx(2 / 16)
     assert cell(lb, OVERALL_CATEGORIES, "ditflow", "motion_fidelity/dmt").p_vs_best == pytest.approx(2 / 32)
     assert cell(lb, "camera", "fym", "motion_fidelity/dmt").p_vs_best is None  # the best itself
-    assert cell(lb, "camera", "motiondirector", "motion_fidelity/dmt").p_vs_best is None
+    assert cell(lb, "camera", "tuneavideo", "motion_fidelity/dmt").p_vs_best is None
+    assert cell(lb, "camera", "reference", "motion_fidelity/dmt").p_vs_best is None
 
 
 def test_a_columns_mean_of_categories_is_over_the_categories_it_has_scores_in(tmp_path: Path) -> None:
-    """clip_text was scored on camera only, motion fidelity on camera and human (videos of both):
-    clip_text's overall is its camera mean, not refused for lacking human scores."""
+    """clip_text was scored on camera only, clip_temporal on human only, motion fidelity on both (videos
+    of both): each column's overall is over its own categories, not refused for lacking the other."""
+    clip = dict(variant="", backend="clip:b32")
     scores = [score("fym", "a", "camera", 0, value=0.8), score("fym", "h", "human", 0, value=0.4),
-              score("fym", "a", "camera", 0, value=0.3, metric="clip_text", variant="", backend="clip:b32")]
+              score("fym", "a", "camera", 0, value=0.3, metric="clip_text", **clip),
+              score("fym", "h", "human", 0, value=0.9, metric="clip_temporal", **clip)]
     gens = [gen("fym", "a", "camera", 0), gen("fym", "h", "human", 0)]
     lb = build([write_records(tmp_path / "r", gens, scores)])
     assert cell(lb, OVERALL_CATEGORIES, "fym", "clip_text").value == pytest.approx(0.3)
+    assert cell(lb, OVERALL_CATEGORIES, "fym", "clip_temporal").value == pytest.approx(0.9)
     assert cell(lb, OVERALL_CATEGORIES, "fym", "motion_fidelity/dmt").value == pytest.approx(0.6)
     assert cell(lb, "human", "fym", "clip_text").note == "no scores"
 
@@ -694,3 +715,40 @@ def test_select_task_keeps_only_the_records_and_runs_of_the_chosen_task(tmp_path
     assert sorted((r.method, r.task) for s in chosen for r in s.scores.values()) == [
         ("ditflow", MOTION_TRANSFER), ("fym", MOTION_TRANSFER)]
     assert select_task(stores[:1], MOTION_TRANSFER) == ([stores[0]], MOTION_TRANSFER)  # only that task: as loaded
+
+
+def test_a_method_in_two_runs_is_labelled_with_its_run(tmp_path: Path) -> None:
+    first = write_records(tmp_path / "first", scores=[score("fym", "a", "camera", 0, value=0.5),
+                                                      score("ditflow", "a", "camera", 0, value=0.4)])
+    second = write_records(tmp_path / "second", scores=[score("fym", "a", "camera", 0, value=0.7)])
+    lb = build([first, second])
+    assert [r.label for r in lb.rows_in(OVERALL_SAMPLES)] == ["ditflow", "fym (first)", "fym (second)"]
+
+
+def test_known_metrics_come_first_with_their_labels_and_others_follow_by_name(tmp_path: Path) -> None:
+    extra = dict(variant="", backend="x")
+    run = write_records(tmp_path / "r", scores=[
+        score("fym", "a", "camera", 0, value=0.5, metric="zeta_score", **extra),
+        score("fym", "a", "camera", 0, value=0.5, metric="aesthetic", **extra),
+        score("fym", "a", "camera", 0, value=0.5),
+        score("fym", "a", "camera", 0, value=0.5, metric="clip_text", **extra)])
+    lb = build([run])
+    assert [(c.id, c.label) for c in lb.quality_columns] == [
+        ("clip_text", "Text sim."), ("motion_fidelity/dmt", "Motion fid. (dmt)"), ("aesthetic", "aesthetic"),
+        ("zeta_score", "zeta_score")]
+
+
+def test_run_details_show_the_device_and_only_the_main_versions(tmp_path: Path) -> None:
+    run = tmp_path / "small"
+    shutil.copytree(SMALL, run)
+    info = json.loads((run / "run.json").read_text())
+    info["versions"] = {"numpy": "2.1.0", "motionbench": "0.1.0", "diffusers": None, "torch": "2.14.1"}
+    (run / "run.json").write_text(json.dumps(info))
+    [details] = build([run]).runs
+    assert (details.name, details.git, details.created) == ("small", "cbd1baf", "2026-11-20T10:00:00Z")
+    assert (details.device, details.versions) == ("NVIDIA H100 80GB HBM3", "motionbench 0.1.0, torch 2.14.1")
+    del info["device"]
+    info["versions"] = {"numpy": "2.1.0"}
+    (run / "run.json").write_text(json.dumps(info))
+    [details] = build([run]).runs
+    assert (details.device, details.versions) == (None, None)
