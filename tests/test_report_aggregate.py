@@ -752,3 +752,30 @@ def test_run_details_show_the_device_and_only_the_main_versions(tmp_path: Path) 
     (run / "run.json").write_text(json.dumps(info))
     [details] = build([run]).runs
     assert (details.device, details.versions) == (None, None)
+
+
+def test_costs_that_print_the_same_share_their_rank(tmp_path: Path) -> None:
+    """Costs print with one decimal (seconds, GiB): 100.04 and 100.01 s read 100.0 and tie; 100.2 does not."""
+    gens = [gen("fym", "a", "camera", 0, fit_seconds=100.04, generate_seconds=10.04, generate_peak_memory_mb=1.04 * 1024),
+            gen("ditflow", "a", "camera", 0, fit_seconds=100.01, generate_seconds=10.01,
+                generate_peak_memory_mb=1.01 * 1024),
+            gen("motiondirector", "a", "camera", 0, fit_seconds=100.2, generate_seconds=10.2,
+                generate_peak_memory_mb=1.2 * 1024)]
+    lb = build([write_records(tmp_path / "r", gens)])
+    for column in ("tuning_s", "generate_s", "peak_memory_gib"):
+        assert lb.column(column).decimals == 1
+        ranks = [cell(lb, "camera", m, column).rank for m in ("fym", "ditflow", "motiondirector")]
+        assert ranks == [1, 1, 3], column
+
+
+def test_build_leaderboard_refuses_mixed_backends_and_ranks_no_published_row_by_default() -> None:
+    from motionbench.report.aggregate import build_leaderboard
+    from motionbench.report.reported import load_reported_file
+    from motionbench.report.runs import load_runs
+
+    with pytest.raises(MixedBackendsError):
+        build_leaderboard(load_runs([SMALL, OTHER]))
+    rows = load_reported_file(Path(__file__).parents[1] / "results" / "reported" / "fym_paper.yaml")
+    lb = build_leaderboard(load_runs([SMALL]), reported=rows)
+    assert lb.ranked_kinds == ("measured",)
+    assert all(c.rank is None for r in lb.rows if r.kind == "reported" for c in r.cells.values())
