@@ -332,3 +332,101 @@ def test_the_gradient_of_rows_of_heads_a_lora_does_not_own_is_exactly_zero():
         owned = mask.squeeze(1).bool()
         assert torch.equal(w.grad[~owned], torch.zeros_like(w.grad[~owned]))
         assert w.grad[owned].abs().sum() > 0
+
+
+def test_head_lora_refuses_a_head_list_per_block_of_the_wrong_length_and_a_lora_owning_nothing(backbone):
+    b = backbone
+    with pytest.raises(MotionBenchError, match=rf"LoRA 'x': got head lists for {b.num_blocks + 1} blocks, model has "
+                                               rf"{b.num_blocks}"):
+        add_head_lora(b.transformer, "x", [[0]] * (b.num_blocks + 1), rank=2, alpha=2)
+    with pytest.raises(MotionBenchError, match=rf"got head lists for {b.num_blocks - 1} blocks, model has {b.num_blocks}"):
+        add_head_lora(b.transformer, "x", [[0]] * (b.num_blocks - 1), rank=2, alpha=2)  # too few: not "the rest empty"
+    with pytest.raises(MotionBenchError, match="LoRA 'x' owns no attention head in any block; nothing to train"):
+        add_head_lora(b.transformer, "x", [[]] * b.num_blocks, rank=2, alpha=2)
+    assert "x" not in (getattr(b.transformer, "peft_config", None) or {})  # refused before touching the model
+
+
+def test_a_block_that_owns_no_head_gets_no_lora():
+    from motionbench.backbones.lora import lora_parameters
+
+    b = load_backbone("tiny", seed=0)
+    late = [[]] * (b.num_blocks - 1) + [[0, 1]]  # only the last block
+    lora = add_head_lora(b.transformer, "late", late, rank=2, alpha=2)
+    other = add_head_lora(b.transformer, "other", [[2]] * b.num_blocks, rank=2, alpha=2)
+    last = b.transformer.blocks[-1].attn1
+    assert all("late" in getattr(last, p).lora_A for p in ("to_q", "to_k", "to_v"))
+    for block in b.transformer.blocks[:-1]:
+        assert "late" not in block.attn1.to_q.lora_A and "other" in block.attn1.to_q.lora_A
+    assert len(lora.masks) == 3 and len(lora.parameters()) == 6  # A and B of the last block's q, k, v
+    assert [id(p) for p in lora_parameters(b.transformer, "late")] == [id(p) for p in lora.parameters()]
+    assert len(lora_parameters(b.transformer, "other")) == len(other.parameters()) == 6 * b.num_blocks
+
+
+def test_loading_a_lora_state_that_does_not_fit_names_the_keys(tmp_path):
+    """A state missing a weight, or holding one of a block the adapter does not cover, is refused with
+    the keys and the source named; the other adapters on the model are not counted as missing."""
+    from motionbench.backbones.lora import install_lora, lora_state
+
+    b = load_backbone("tiny", seed=0)
+    heads = [[0, 1]] * b.num_blocks
+    state = lora_state(b.transformer, add_head_lora(b.transformer, "saved", heads, rank=2, alpha=2))
+    target = load_backbone("tiny", seed=0)
+    add_head_lora(target.transformer, "other", heads, rank=2, alpha=2)  # an adapter the state knows nothing of
+    lacking = {k: v for k, v in state.items() if k != "blocks.0.attn1.to_k.lora_A.weight"}
+    with pytest.raises(MotionBenchError, match=r"LoRA a/b.safetensors does not fit the model: unexpected keys \[\], "
+                                               r"missing \['blocks\.0\.attn1\.to_k\.lora_A\.lacking\.weight'\]; "
+                                               r"delete it to retrain"):
+        install_lora(target.transformer, "lacking", heads, 2, 2.0, lacking, source="a/b.safetensors")
+    first_block = [[0, 1]] + [[]] * (b.num_blocks - 1)
+    with pytest.raises(MotionBenchError, match=r"LoRA state does not fit the model: unexpected keys \['blocks\.1\.") as info:
+        install_lora(target.transformer, "narrow", first_block, 2, 2.0, state)
+    assert str(info.value).count("'blocks.1.") == 3  # the first 3 of block 1's 6 weights: enough to see the cause
+    loaded = install_lora(target.transformer, "whole", heads, 2, 2.0, state)  # fits, beside "other"
+    assert all(not p.requires_grad for p in loaded.parameters())
+    again = lora_state(target.transformer, loaded)
+    assert set(again) == set(state) and all(torch.equal(again[k], state[k]) for k in state)
+
+
+def test_remove_loras_gives_back_the_base_model():
+    from motionbench.backbones.lora import remove_loras
+
+    b = load_backbone("tiny", seed=0)
+    z = torch.randn(1, b.latent_channels, 2, 4, 4, generator=torch.Generator().manual_seed(0))
+    e, sig = b.encode_prompts(["x"]), torch.tensor([0.5])
+    remove_loras(b.transformer)  # nothing to remove: a no-op
+    with torch.no_grad():
+        base = predict_velocity(b, z, sig, e)
+    for name in ("one", "two"):
+        lora = add_head_lora(b.transformer, name, [[0, 1]] * b.num_blocks, rank=2, alpha=2)
+        with torch.no_grad():  # B starts at zero: make the adapters change the output
+            for w, m in lora.masks:
+                w.copy_(torch.ones_like(w) * m)
+    set_lora_scales(b.transformer, {"one": 1.0, "two": 1.0})
+    with torch.no_grad():
+        assert not torch.allclose(predict_velocity(b, z, sig, e), base)
+        remove_loras(b.transformer)
+        assert not (getattr(b.transformer, "peft_config", None) or {})
+        assert not any("lora_" in n for n, _ in b.transformer.named_parameters())
+        torch.testing.assert_close(predict_velocity(b, z, sig, e), base, rtol=0, atol=0)
+
+
+def test_reading_a_lora_refuses_unreadable_files_and_other_formats(backbone, tmp_path):
+    from motionbench.backbones.lora import LORA_FORMAT, read_lora
+
+    weights, side = tmp_path / "spatial.safetensors", tmp_path / "spatial.json"
+    weights.write_bytes(b"\0" * 16)  # not a safetensors file
+    side.write_text(f'{{"format": "{LORA_FORMAT}"}}')
+    with pytest.raises(MotionBenchError, match=r"cannot read LoRA .*spatial.safetensors: .*; delete it to retrain"):
+        read_lora(weights)
+    side.write_text("{not json")
+    with pytest.raises(MotionBenchError, match=r"cannot read LoRA .*spatial.safetensors: .*; delete it to retrain"):
+        read_lora(weights)
+    b = load_backbone("tiny", seed=0)
+    lora = add_head_lora(b.transformer, "spatial", [[0]] * b.num_blocks, rank=2, alpha=2)
+    save_lora(b.transformer, lora, weights)
+    meta, state = read_lora(weights)
+    assert (meta["format"], meta["heads_per_block"], meta["rank"]) == (LORA_FORMAT, [[0]] * b.num_blocks, 2)
+    side.write_text(side.read_text().replace(LORA_FORMAT, "motionbench-head-lora/0"))
+    with pytest.raises(MotionBenchError, match=rf"spatial.json: format 'motionbench-head-lora/0', expected "
+                                               rf"'{LORA_FORMAT}'"):
+        read_lora(weights)

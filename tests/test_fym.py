@@ -440,3 +440,175 @@ def test_temporal_loss_is_mse_plus_the_motion_term_with_weight_one_by_default():
     assert float(make_temporal_loss()(pred, target, None, weights)) == pytest.approx(float(mse + motion), abs=1e-6)
     assert float(make_temporal_loss(0.5)(pred, target, None, weights)) == pytest.approx(float(mse + 0.5 * motion),
                                                                                           abs=1e-6)
+
+
+# -- stage seeds, skipped stages, the subset cache ------------------------------------------------
+
+def initial_lora_a(transformer, name):
+    """{(block, proj): lora_A weight} of adapter ``name`` (B starts at zero, so A is the whole start)."""
+    return {(b, p): getattr(block.attn1, p).lora_A[name].weight.detach().clone()
+            for b, block in enumerate(transformer.blocks) for p in ("to_q", "to_k", "to_v")
+            if name in getattr(getattr(block.attn1, p), "lora_A", {})}
+
+
+def test_the_temporal_lora_starts_from_seed_plus_one_and_the_spatial_from_the_seed(tiny):
+    """Zero steps leave each LoRA as it was initialised. On the same heads the temporal LoRA does not
+    start as a copy of the spatial one: it is drawn from the stage seed + 1 (the spatial from the seed),
+    as an adapter created with that seed on a fresh model is."""
+    from motionbench.backbones.lora import add_head_lora
+
+    clip = moving_square(9)
+    e = tiny.encode_prompts(["a square"])
+    heads = SPLIT[1]
+    cfg = StageSettings(steps=0, lr=1e-2, weight_decay=0.0, rank=4, alpha=4.0, seed=3)
+    spatial_stage(tiny, tiny.encode_frames(clip), e, heads, cfg)
+    temporal_stage(tiny, clip, tiny.encode_video(clip), e, heads, cfg, TemporalOptions(sparse=False))
+    spatial, temporal = initial_lora_a(tiny.transformer, "spatial"), initial_lora_a(tiny.transformer, "temporal")
+    assert spatial.keys() == temporal.keys() and len(spatial) == 6
+    assert all(not torch.equal(spatial[k], temporal[k]) for k in spatial)
+    fresh = load_backbone("tiny", seed=0)
+    for seed, stage in ((3, spatial), (4, temporal)):
+        add_head_lora(fresh.transformer, f"s{seed}", heads, rank=4, alpha=4.0, init_seed=seed)
+        made = initial_lora_a(fresh.transformer, f"s{seed}")
+        assert all(torch.equal(made[k], stage[k]) for k in stage), seed
+
+
+def test_the_temporal_stage_draws_its_batches_from_seed_plus_one(tiny):
+    """train() hands batch_fn a generator seeded with the stage's training seed before anything else
+    draws from it, so the first random subset is the one a generator seeded with seed + 1 draws."""
+    clip = moving_square(17)
+    e = tiny.encode_prompts(["a square"])
+    result = temporal_stage(tiny, clip, tiny.encode_video(clip), e, SPLIT[1], settings(1),
+                            TemporalOptions(sparse=True, sparse_frames=5, sparse_pattern="random"), frozen=())
+    draw = lambda seed: tuple(sparse_indices(17, 5, "random", torch.Generator().manual_seed(seed),  # noqa: E731
+                                             tiny.temporal_factor))
+    assert draw(0) != draw(1)  # the two seeds tell apart
+    assert result.frames_per_step == [draw(1)]
+
+
+def test_a_stage_that_owns_no_head_trains_nothing(tiny):
+    clip = moving_square(9)
+    e = tiny.encode_prompts(["a square"])
+    none = [[] for _ in range(tiny.num_blocks)]
+    sp = spatial_stage(tiny, tiny.encode_frames(clip), e, none, settings(3))
+    assert (sp.lora, sp.stats, sp.heads, sp.latent_frames_per_step) == (None, None, 0, [])
+    assert "spatial" not in (getattr(tiny.transformer, "peft_config", None) or {})
+
+
+def test_the_cache_of_encoded_subsets_is_emptied_when_it_holds_64(tiny):
+    clip = moving_square(17)
+    e = tiny.encode_prompts(["a square"])
+    latents = tiny.encode_video(clip)
+    placeholder = torch.zeros(1)
+    encoded = {(-i,): placeholder for i in range(63)}  # 63 subsets that are never drawn
+    temporal_stage(tiny, clip, latents, e, SPLIT[1], settings(1), TemporalOptions(sparse_frames=5), frozen=(),
+                   name="t5", encoded=encoded)
+    five = tuple(sparse_indices(17, 5))
+    assert len(encoded) == 64 and five in encoded  # below the bound: kept, and the new subset added
+    temporal_stage(tiny, clip, latents, e, SPLIT[1], settings(1), TemporalOptions(sparse_frames=9), frozen=(),
+                   name="t9", encoded=encoded)
+    assert list(encoded) == [tuple(sparse_indices(17, 9))]  # at 64, emptied before the next subset
+
+
+# -- head scores: files, geometry checks, the probing timestep --------------------------------------
+
+def test_head_scores_files_that_cannot_be_used_are_refused(tmp_path):
+    from motionbench.errors import MotionBenchError
+    from motionbench_fym.heads import HEADS_FORMAT
+
+    path = tmp_path / "heads.json"
+    with pytest.raises(MotionBenchError, match=r"cannot read head scores .*heads.json: .*; delete it to recompute"):
+        HeadScores.load(path)  # missing
+    path.write_text("{not json")
+    with pytest.raises(MotionBenchError, match=r"cannot read head scores .*heads.json: .*; delete it to recompute"):
+        HeadScores.load(path)
+    scores = HeadScores(spatial=[[0.5, 0.2]], temporal=[[0.4, 0.6]], alpha=1.25, sigma=0.9, timestep=900.0,
+                        latent_frames=2, tokens_per_frame=4, block=4)
+    scores.save(path)
+    assert HeadScores.load(path) == scores
+    path.write_text(path.read_text().replace(HEADS_FORMAT, "fym-head-scores/1"))
+    with pytest.raises(MotionBenchError, match=rf"heads.json: format 'fym-head-scores/1', expected '{HEADS_FORMAT}'"):
+        HeadScores.load(path)  # an older format: its scores mean something else
+
+
+def test_template_geometry_is_checked():
+    from motionbench_fym.heads import template_block
+
+    assert (template_block(16), template_block(128), template_block(4096)) == (16, 128, 128)
+    assert template_block(300, block=64) == 64
+    for tokens, block in ((0, 128), (16, 0)):
+        with pytest.raises(ValueError, match=rf"need >= 1 token a frame and a block >= 1, got {tokens} and {block}"):
+            template_block(tokens, block)
+    q, k = routed_heads(3, 16, [1.0])
+    for frames in (4, 2):  # fewer tokens than the geometry says, and more
+        with pytest.raises(ValueError, match=f"48 tokens do not match {frames} frames x 16 tokens"):
+            template_scores(q, k, frames, 16)
+
+
+def test_attention_is_scored_in_chunks_of_a_bounded_number_of_probabilities(monkeypatch):
+    """A chunk holds at most CHUNK_ELEMENTS probabilities (batch x heads x queries x keys; by default
+    half a GiB of float32), and chunking does not change the scores."""
+    assert heads_mod.CHUNK_ELEMENTS * 4 == 2 ** 29
+    frames, per_frame = 3, 16
+    q, k = routed_heads(frames, per_frame, [1.0, 0.0])  # batch 1, 2 heads, 48 tokens
+    whole = template_scores(q, k, frames, per_frame)
+    rows, band_mask = [], heads_mod.band_mask
+    monkeypatch.setattr(heads_mod, "band_mask", lambda r, c, t, b: rows.append(len(r)) or band_mask(r, c, t, b))
+    monkeypatch.setattr(heads_mod, "CHUNK_ELEMENTS", 1 * 2 * 48 * 10)  # room for 10 queries a chunk
+    chunked = template_scores(q, k, frames, per_frame)
+    assert rows == [10, 10] * 4 + [8, 8]  # both templates of each chunk: 4 x 10 + 8 = 48 queries
+    torch.testing.assert_close(chunked, whole)
+
+
+def test_the_probing_timestep_is_one_of_the_thousand_shifted_steps():
+    from motionbench.errors import MotionBenchError
+    from motionbench_fym.heads import classification_sigma
+
+    sigma, timestep = classification_sigma()
+    assert sigma == pytest.approx(0.9998, abs=1e-4) and timestep == pytest.approx(1000 * sigma)
+    assert classification_sigma(0) == (pytest.approx(1.0), pytest.approx(1000.0))  # pure noise
+    later, _ = classification_sigma(999)
+    assert 0 < later < sigma
+    assert classification_sigma(1, shift=1.0)[0] == pytest.approx(0.999, abs=1e-6)  # unshifted: 1 - 1/1000
+    for index in (-1, 1000):
+        with pytest.raises(MotionBenchError, match=rf"classify_timestep_index must be in \[0, 1000\), got {index}"):
+            classification_sigma(index)
+
+
+def test_the_stage_and_classification_defaults_are_the_paper_presets():
+    """Called without options, the stages and the head classifier do what ``preset=paper`` asks for."""
+    cfg = build_config(FollowYourMotion, ["preset=paper"])
+    assert TemporalOptions() == TemporalOptions(sparse=cfg.sparse, sparse_frames=cfg.sparse_frames,
+                                                sparse_pattern=cfg.sparse_pattern, adaptive_rope=cfg.adaptive_rope,
+                                                motion_loss=cfg.motion_loss, motion_weight=cfg.motion_weight)
+    plain = StageSettings(steps=1, lr=1e-4, weight_decay=0.1, rank=4, alpha=4.0)
+    assert (plain.shift, plain.timestep_sampling, plain.weighting, plain.seed, plain.max_grad_norm) == (
+        cfg.train_shift, cfg.timestep_sampling, cfg.loss_weighting, cfg.seed, cfg.max_grad_norm)
+    tiny = load_backbone("tiny", seed=0)
+    z, e = tiny.encode_video(moving_square(5)), tiny.encode_prompts(["a square"])
+    assert classify_heads(tiny, z, e) == classify_heads(
+        tiny, z, e, alpha=cfg.alpha_threshold, timestep_index=cfg.classify_timestep_index, shift=cfg.train_shift,
+        block=cfg.classify_block, seed=cfg.seed)
+
+
+def test_the_temporal_stage_trains_beside_the_frozen_adapters_at_scale_one(tiny):
+    """The adapters named in ``frozen`` (those present) are active while the temporal LoRA trains: its
+    first step (temporal B = 0, same noise) then sees the trained spatial LoRA's prediction. Every
+    active adapter is at its trained strength, scale alpha / rank."""
+    clip = moving_square(9)
+    e = tiny.encode_prompts(["a square"])
+    latents = tiny.encode_video(clip)
+    spatial_stage(tiny, tiny.encode_frames(clip), e, SPLIT[0], settings(3))
+    options = TemporalOptions(sparse=False, motion_loss=False)
+
+    def first_loss(name: str, frozen: tuple[str, ...]) -> float:
+        return temporal_stage(tiny, clip, latents, e, SPLIT[1], settings(1), options, frozen=frozen,
+                              name=name).stats.losses[0]
+
+    alone = first_loss("alone", ())
+    assert set(tiny.transformer.active_adapters()) == {"alone"}
+    beside = first_loss("beside", ("spatial", "absent"))  # an adapter the model lacks is ignored
+    assert set(tiny.transformer.active_adapters()) == {"spatial", "beside"}
+    assert abs(beside - alone) > 1e-6 * abs(alone)
+    q = tiny.transformer.blocks[0].attn1.to_q
+    assert q.scaling["spatial"] == q.scaling["beside"] == pytest.approx(4.0 / 4)

@@ -8,6 +8,7 @@ import json
 import math
 import shutil
 from pathlib import Path
+from typing import Iterable
 
 import numpy as np
 import pytest
@@ -36,8 +37,10 @@ def cell(lb: Leaderboard, group: str, method: str, column: str):
     return rows[0].cells[column]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture()
 def small() -> Leaderboard:
+    # Built per test (8 ms): a mutation campaign attributes the lines a fixture runs to the test that
+    # sets it up, so a module-scoped table would leave every later test out of the mutants it kills.
     return build([SMALL])
 
 
@@ -439,3 +442,340 @@ def test_select_task_with_no_runs_defaults_to_motion_transfer_and_names_bad_task
         select_task([], "dance")
     with pytest.raises(ReportError, match=rf"these runs hold no record of the {MOTION_TRANSFER} task \(they hold none\)"):
         select_task([], MOTION_TRANSFER)
+
+
+# ------------------------------------------------------------------ records written field by field
+def gen(method: str, sample: str, category: str, p: int = 0, **fields) -> GenerationRecord:
+    """A generation record of job (method, sample, prompt p, seed 0); ``fields`` override the defaults."""
+    job = job_id(method, sample, p, 0)
+    base = dict(job=job, method=method, sample=sample, category=category, prompt_index=p, prompt=f"prompt {p}",
+                seed=0, status="ok", video=f"videos/{job}.mp4")
+    return GenerationRecord(**{**base, **fields})
+
+
+def score(method: str, sample: str, category: str, p: int = 0, value: float | None = 0.5, **fields) -> ScoreRecord:
+    """A motion_fidelity/dmt score of job (method, sample, prompt p, seed 0); ``fields`` override the defaults."""
+    base = dict(job=job_id(method, sample, p, 0), method=method, sample=sample, category=category, prompt_index=p,
+                seed=0, metric="motion_fidelity", variant="dmt", status="ok" if value is not None else "error",
+                value=value, version="1", backend="tracker:lk:grid=8", convention="test", higher_is_better=True)
+    return ScoreRecord(**{**base, **fields})
+
+
+def write_records(run: Path, generations: Iterable[GenerationRecord] = (), scores: Iterable[ScoreRecord] = ()) -> Path:
+    run.mkdir(parents=True)
+    (run / "generations.jsonl").write_text("".join(to_json_line(g) for g in generations))
+    (run / "scores.jsonl").write_text("".join(to_json_line(s) for s in scores))
+    return run
+
+
+def test_cost_overalls_weigh_categories_equally_and_peak_memory_is_the_largest(tmp_path: Path) -> None:
+    """Camera has two samples and human one, so the mean of categories differs from the mean over samples."""
+    gens = [gen("fym", "a", "camera", 0, fit_seconds=100.0, generate_seconds=2.0, fit_peak_memory_mb=1024.0,
+                generate_peak_memory_mb=2048.0),
+            gen("fym", "a", "camera", 1, fit_seconds=100.0, generate_seconds=4.0, generate_peak_memory_mb=3072.0),
+            gen("fym", "b", "camera", 0, fit_seconds=200.0, generate_seconds=6.0, generate_peak_memory_mb=1024.0),
+            gen("fym", "c", "human", 0, fit_seconds=600.0, generate_seconds=10.0, generate_peak_memory_mb=5120.0),
+            gen("ditflow", "a", "camera", 0, fit_seconds=50.0, generate_seconds=1.0, generate_peak_memory_mb=512.0)]
+    lb = build([write_records(tmp_path / "r", gens)])
+    expected = {  # fym: (camera, human, mean of categories, mean over samples)
+        "tuning_s": (150.0, 600.0, (150 + 600) / 2, (100 + 200 + 600) / 3),
+        "generate_s": (4.5, 10.0, (4.5 + 10) / 2, (3 + 6 + 10) / 3),  # sample means 3, 6 and 10
+        "peak_memory_gib": (3.0, 5.0, 5.0, 5.0),  # the largest figure (3072 MB, 5120 MB), never a mean
+    }
+    for column, values in expected.items():
+        got = [cell(lb, g, "fym", column).value for g in ("camera", "human", OVERALL_CATEGORIES, OVERALL_SAMPLES)]
+        assert got == pytest.approx(list(values)), column
+    assert cell(lb, "camera", "fym", "tuning_s").n == 2 and cell(lb, OVERALL_SAMPLES, "fym", "tuning_s").n == 3
+    # ditflow ran camera only: its mean of categories is over its own categories, and it has no human row
+    assert cell(lb, OVERALL_CATEGORIES, "ditflow", "tuning_s").value == pytest.approx(50.0)
+    assert cell(lb, OVERALL_CATEGORIES, "ditflow", "peak_memory_gib").value == pytest.approx(0.5)
+    assert [r.method for r in lb.rows_in("human")] == ["fym"]
+    assert [r.method for r in lb.rows_in("camera")] == ["ditflow", "fym"]
+    for column in expected:  # every cost is lower-is-better: ditflow is the cheaper in each
+        assert cell(lb, OVERALL_CATEGORIES, "ditflow", column).best, column
+        assert cell(lb, OVERALL_CATEGORIES, "fym", column).rank == 2, column
+
+
+def test_a_cost_missing_in_one_category_leaves_the_mean_of_categories_empty_and_says_where(tmp_path: Path) -> None:
+    gens = [gen("fym", "a", "camera", 0, fit_seconds=10.0, generate_seconds=2.0),
+            # a failed job still reports its fit; its generation time does not count (no video was made)
+            gen("fym", "c", "human", 0, status="error", video=None, fit_seconds=30.0, generate_seconds=99.0,
+                error="RuntimeError: boom")]
+    lb = build([write_records(tmp_path / "r", gens)])
+    human = cell(lb, "human", "fym", "generate_s")
+    assert (human.value, human.n, human.note) == (None, 0, "not recorded")
+    overall = cell(lb, OVERALL_CATEGORIES, "fym", "generate_s")
+    assert (overall.value, overall.note, overall.rank) == (None, "not recorded in human", None)
+    assert cell(lb, OVERALL_SAMPLES, "fym", "generate_s").value == pytest.approx(2.0)
+    assert cell(lb, OVERALL_CATEGORIES, "fym", "tuning_s").value == pytest.approx(20.0)
+    memory = cell(lb, OVERALL_SAMPLES, "fym", "peak_memory_gib")
+    assert (memory.value, memory.note) == (None, "not recorded")
+
+
+def test_tuning_time_is_the_first_measured_fit_and_cached_fits_are_named(tmp_path: Path) -> None:
+    gens = [gen("fym", "e", "camera", 0, fit_seconds=None, fit_cached=True),
+            gen("fym", "a", "camera", 0, fit_seconds=None, fit_cached=True),
+            gen("fym", "b", "camera", 0, fit_seconds=None, fit_cached=True),  # cached, then measured: measured
+            gen("fym", "b", "camera", 1, fit_seconds=40.0),
+            gen("fym", "c", "camera", 0, fit_seconds=20.0),
+            gen("fym", "c", "camera", 1, fit_seconds=999.0),  # not a second fit of the sample: ignored
+            gen("fym", "d", "camera", 0, fit_seconds=None, fit_cached=False)]  # not measured, not cached: no note
+    lb = build([write_records(tmp_path / "r", gens)])
+    tuning = cell(lb, "camera", "fym", "tuning_s")
+    assert (tuning.value, tuning.n) == (pytest.approx(30.0), 2)
+    assert [n for n in lb.notes if "tuning time" in n] == [
+        "fym: tuning time not measured for 2 sample(s) (a, e): the fitted state came from the cache."]
+    assert any(n.startswith("note: ") and "run.json: missing" in n for n in lb.notes)  # the loader's warning
+
+
+def test_the_footer_says_what_peak_memory_measures(tmp_path: Path) -> None:
+    cuda, rss = "cuda_max_allocated", "cpu_rss_peak_delta"
+    same = build([write_records(tmp_path / "same", [
+        gen("fym", "a", "camera", 0, generate_peak_memory_mb=1024.0, memory_kind=cuda),
+        gen("ditflow", "a", "camera", 0, fit_peak_memory_mb=512.0, memory_kind=cuda),
+        gen("motiondirector", "a", "camera", 0, memory_kind=rss)])])  # a kind without a figure measures nothing
+    assert [n for n in same.notes if "emory" in n] == [f"Peak memory measured as {cuda}."]
+    mixed = build([write_records(tmp_path / "mixed", [
+        gen("fym", "a", "camera", 0, generate_peak_memory_mb=1024.0, memory_kind=cuda),
+        gen("fym", "a", "camera", 1, generate_peak_memory_mb=1024.0, memory_kind=rss),
+        gen("ditflow", "a", "camera", 0, fit_peak_memory_mb=512.0, memory_kind=rss)])])
+    assert [n for n in mixed.notes if "emory" in n] == [
+        f"Peak memory is measured differently across rows (ditflow: {rss}; fym: {rss}, {cuda}): compare only "
+        "equal kinds."]
+    assert not [n for n in build([SMALL]).notes if "emory" in n]  # older records name no kind: no claim
+
+
+def test_each_missing_score_and_failed_generation_is_reported_with_its_cause(tmp_path: Path) -> None:
+    long_error = "RuntimeError: " + "x" * 150
+    scores = [score("fym", "a", "camera", 0, value=0.5),
+              score("fym", "a", "camera", 1, value=None, status="error", reason=None),
+              score("fym", "a", "camera", 2, value=0.9, status="error", reason="ValueError: tracks lost"),  # not averaged
+              score("fym", "b", "camera", 0, value=None, status="skipped", reason=None),
+              score("fym", "b", "camera", 1, value=None, status="ok", reason=None),  # "ok" without a number
+              score("fym", "c", "human", 0, value=None, status="skipped", reason="no reference tracks"),
+              score("fym", "c", "human", 1, value=None, status="error", reason="ValueError: no tracks"),
+              score("ditflow", "a", "camera", 0, value=0.4, metric="clip_text", variant="", backend="clip:b32")]
+    gens = [gen(s.method, s.sample, s.category, s.prompt_index) for s in scores]  # the scored videos
+    gens += [gen("fym", "d", "camera", 0, status="error", video=None, error=None),
+            # the first line of the message, cut to 160 characters: these two differ only past that and count as one
+            gen("fym", "d", "camera", 1, status="error", video=None, error=f"\n  {long_error}A\nTraceback: ..."),
+            gen("fym", "e", "camera", 0, status="error", video=None, error=f"{long_error}B")]
+    lb = build([write_records(tmp_path / "r", gens, scores)])
+    assert {(s.row, s.column, s.status, s.reason, s.count) for s in lb.skips} == {
+        ("fym", "motion_fidelity/dmt", "error", "no reason recorded", 1),
+        ("fym", "motion_fidelity/dmt", "skipped", "no reason recorded", 1),
+        ("fym", "motion_fidelity/dmt", "error", "value is NaN or missing", 1),
+        ("fym", "motion_fidelity/dmt", "skipped", "no reference tracks", 1),
+        ("fym", "motion_fidelity/dmt", "error", "ValueError: no tracks", 1),
+        ("fym", "motion_fidelity/dmt", "error", "ValueError: tracks lost", 1)}
+    assert {(f.row, f.reason, f.count) for f in lb.failures} == {
+        ("fym", "no error message recorded", 1), ("fym", long_error[:160], 2)}
+    assert len(long_error[:160]) == 160 < len(long_error)
+    camera = cell(lb, "camera", "fym", "motion_fidelity/dmt")
+    assert (camera.value, camera.skipped, camera.missing) == (pytest.approx(0.5), 4, None)
+    human = cell(lb, "human", "fym", "motion_fidelity/dmt")
+    assert (human.value, human.missing, human.note) == (None, "skipped or failed", "all 2 scores skipped or failed")
+    never = cell(lb, OVERALL_SAMPLES, "fym", "clip_text")  # fym has no clip_text record at all
+    assert (never.value, never.missing, never.note, never.skipped) == (None, None, "no scores", 0)
+
+
+def test_runs_that_disagree_on_a_metrics_direction_are_refused(tmp_path: Path) -> None:
+    up = write_records(tmp_path / "up", scores=[score("fym", "a", "camera", 0, value=0.5)])
+    down = write_records(tmp_path / "down", scores=[score("ditflow", "a", "camera", 0, value=0.5,
+                                                          higher_is_better=False)])
+    with pytest.raises(ReportError, match=r"motion_fidelity/dmt: score records disagree on higher_is_better"):
+        build([up, down])
+
+
+def test_a_column_whose_scores_were_all_skipped_is_described_from_the_skipped_records(tmp_path: Path) -> None:
+    skipped = dict(value=None, status="skipped", reason="no CLIP weights", metric="clip_text", variant="", backend="")
+    run = write_records(tmp_path / "r", scores=[
+        score("fym", "a", "camera", 0, version="2", convention="raw cosine, no clamp", **skipped),
+        score("fym", "a", "camera", 1, version="", convention="a record that names no version", **skipped),
+        score("fym", "a", "camera", 0, value=0.8, version="1", convention="unit steps")])
+    lb = build([run])
+    clip = lb.column("clip_text")
+    assert (clip.backends, clip.versions, clip.conventions) == ((), ("2",), ("raw cosine, no clamp",))
+    motion = lb.column("motion_fidelity/dmt")
+    assert (motion.backends, motion.versions, motion.conventions) == (("tracker:lk:grid=8",), ("1",), ("unit steps",))
+    assert cell(lb, "camera", "fym", "clip_text").note == "all 2 scores skipped"
+
+
+def test_the_main_backend_is_the_most_used_and_each_version_keeps_its_most_common_wording(tmp_path: Path) -> None:
+    """With --allow-mixed the column's main backend is the one most scores used (here not the first in
+    sort order nor in the run order), and each version is described by its own most common text (the
+    most used version lies between the others, so no version borrows a neighbour's text)."""
+    older = write_records(tmp_path / "older", scores=[
+        score("ditflow", "a", "camera", 0, value=0.5, backend="tracker:a", version="1", convention="B")])
+    newer = write_records(tmp_path / "newer", scores=[
+        score("motiondirector", "a", "camera", 0, value=0.4, backend="tracker:b", version="3", convention="C")])
+    many = write_records(tmp_path / "many", scores=[
+        score("fym", s, "camera", 0, value=0.6, backend="tracker:z", version="2",
+              convention="A (older wording)" if s == "d" else "A") for s in "abcd"])
+    lb = build([older, newer, many], allow_mixed=True)
+    col = lb.column("motion_fidelity/dmt")
+    assert col.backends == ("tracker:z", "tracker:a", "tracker:b")
+    assert (col.versions, col.conventions) == (("2", "1", "3"), ("A", "B", "C"))
+    assert cell(lb, OVERALL_SAMPLES, "ditflow", "motion_fidelity/dmt").mixed
+    assert cell(lb, OVERALL_SAMPLES, "motiondirector", "motion_fidelity/dmt").mixed
+    assert not cell(lb, OVERALL_SAMPLES, "fym", "motion_fidelity/dmt").mixed
+
+
+def test_each_row_is_compared_with_its_groups_best_on_shared_samples(tmp_path: Path) -> None:
+    """ditflow is 0.1 below fym on each of 4 camera samples and 0.3 below on the one human sample.
+    Camera: of the 2^4 sign flips only the two of one sign reach |sum| 0.4, so p = 2/16. The mean of
+    categories weighs the categories equally (delta (-0.1 - 0.3) / 2), the mean of samples the samples
+    ((4 * -0.1 - 0.3) / 5); in both only the 2 one-sign patterns of 2^5 reach the observed value.
+    motiondirector, 0.2 below on camera, is compared too (it comes after the best); tuneavideo shares
+    no sample with fym and reference is an anchor: no comparison for either. The first column
+    (clip_text) has no number at all, which must not stop the columns after it."""
+    fym = {("a", "camera"): 0.9, ("b", "camera"): 0.8, ("c", "camera"): 0.7, ("d", "camera"): 0.6,
+           ("h", "human"): 0.5}
+    scores = [score("fym", s, c, 0, value=v) for (s, c), v in fym.items()]
+    scores += [score("ditflow", s, c, 0, value=v - (0.1 if c == "camera" else 0.3)) for (s, c), v in fym.items()]
+    scores += [score("motiondirector", s, c, 0, value=v - 0.2) for (s, c), v in fym.items() if c == "camera"]
+    scores += [score("reference", s, c, 0, value=1.0) for (s, c) in fym]  # an anchor: shown, never compared
+    scores += [score("tuneavideo", "e", "camera", 0, value=0.3)]
+    scores += [score(m, "a", "camera", 0, value=None, status="skipped", reason="no CLIP weights", metric="clip_text",
+                     variant="", backend="") for m in ("fym", "ditflow")]
+    lb = build([write_records(tmp_path / "r", scores=scores)])
+    assert [c.id for c in lb.quality_columns] == ["clip_text", "motion_fidelity/dmt"]
+    assert [r.method for r in lb.rows_in("camera")] == ["ditflow", "fym", "motiondirector", "tuneavideo", "reference"]
+    comps = {(c.group, c.column, c.row): c for c in lb.comparisons}
+    assert set(comps) == {(g, "motion_fidelity/dmt", "ditflow")
+                          for g in ("camera", "human", OVERALL_CATEGORIES, OVERALL_SAMPLES)} | {
+        ("camera", "motion_fidelity/dmt", "motiondirector"), (OVERALL_SAMPLES, "motion_fidelity/dmt", "motiondirector")}
+    assert comps[("camera", "motion_fidelity/dmt", "motiondirector")].delta == pytest.approx(-0.2)  # listed after fym
+    human = comps[("human", "motion_fidelity/dmt", "ditflow")]
+    assert (human.n, human.delta) == (1, pytest.approx(-0.3))  # the human sample alone
+    camera = comps[("camera", "motion_fidelity/dmt", "ditflow")]
+    assert (camera.best, camera.n, camera.exact) == ("fym", 4, True)
+    assert camera.delta == pytest.approx(-0.1) and camera.p == pytest.approx(2 / 16)
+    categories = comps[(OVERALL_CATEGORIES, "motion_fidelity/dmt", "ditflow")]
+    assert (categories.n, categories.delta, categories.p) == (5, pytest.approx(-0.2), pytest.approx(2 / 32))
+    samples = comps[(OVERALL_SAMPLES, "motion_fidelity/dmt", "ditflow")]
+    assert (samples.n, samples.delta, samples.p) == (5, pytest.approx(-0.14), pytest.approx(2 / 32))
+    assert cell(lb, "camera", "ditflow", "motion_fidelity/dmt").p_vs_best == pytest.approx(2 / 16)
+    assert cell(lb, OVERALL_CATEGORIES, "ditflow", "motion_fidelity/dmt").p_vs_best == pytest.approx(2 / 32)
+    assert cell(lb, "camera", "fym", "motion_fidelity/dmt").p_vs_best is None  # the best itself
+    assert cell(lb, "camera", "tuneavideo", "motion_fidelity/dmt").p_vs_best is None
+    assert cell(lb, "camera", "reference", "motion_fidelity/dmt").p_vs_best is None
+
+
+def test_a_columns_mean_of_categories_is_over_the_categories_it_has_scores_in(tmp_path: Path) -> None:
+    """clip_text was scored on camera only, clip_temporal on human only, motion fidelity on both (videos
+    of both): each column's overall is over its own categories, not refused for lacking the other."""
+    clip = dict(variant="", backend="clip:b32")
+    scores = [score("fym", "a", "camera", 0, value=0.8), score("fym", "h", "human", 0, value=0.4),
+              score("fym", "a", "camera", 0, value=0.3, metric="clip_text", **clip),
+              score("fym", "h", "human", 0, value=0.9, metric="clip_temporal", **clip)]
+    gens = [gen("fym", "a", "camera", 0), gen("fym", "h", "human", 0)]
+    lb = build([write_records(tmp_path / "r", gens, scores)])
+    assert cell(lb, OVERALL_CATEGORIES, "fym", "clip_text").value == pytest.approx(0.3)
+    assert cell(lb, OVERALL_CATEGORIES, "fym", "clip_temporal").value == pytest.approx(0.9)
+    assert cell(lb, OVERALL_CATEGORIES, "fym", "motion_fidelity/dmt").value == pytest.approx(0.6)
+    assert cell(lb, "human", "fym", "clip_text").note == "no scores"
+
+
+def test_the_default_bootstrap_seed_is_zero(tmp_path: Path) -> None:
+    from motionbench.report.aggregate import build_leaderboard
+    from motionbench.report.runs import load_runs
+
+    values = np.random.default_rng(5).random(12)  # 12 distinct means: the interval moves with the seed
+    stores = load_runs([write_records(tmp_path / "r", scores=[score("fym", f"s{i:02d}", "camera", 0, value=float(v))
+                                                              for i, v in enumerate(values)])])
+    interval = lambda lb: (cell(lb, OVERALL_SAMPLES, "fym", "motion_fidelity/dmt").lo,  # noqa: E731
+                           cell(lb, OVERALL_SAMPLES, "fym", "motion_fidelity/dmt").hi)
+    default = build_leaderboard(stores)
+    assert default.seed == 0
+    assert interval(default) == interval(build_leaderboard(stores, seed=0)) == interval(build_leaderboard(stores))
+    assert interval(default) == interval(build(stores))  # the public entry point has the same default
+    assert interval(default) != interval(build_leaderboard(stores, seed=1))
+
+
+def test_select_task_keeps_only_the_records_and_runs_of_the_chosen_task(tmp_path: Path) -> None:
+    from motionbench.report.aggregate import select_task
+    from motionbench.report.runs import load_runs
+    from motionbench.tasks import MOTION_TRANSFER, RECAPTURE
+
+    transfer = write_records(tmp_path / "transfer", scores=[score("ditflow", "a", "camera", 0, value=0.4)])
+    both = write_records(tmp_path / "both", scores=[
+        score("fym", "a", "camera", 0, value=0.6),
+        score("reference", "v", "static_scene", 0, value=30.0, metric="novel_view", variant="psnr", task=RECAPTURE,
+              job="reference/v/0-k1-s0", path_index=0, path_key="k1")])
+    stores = load_runs([transfer, both])
+    with pytest.raises(ReportError, match=rf"these runs hold the tasks {MOTION_TRANSFER}, {RECAPTURE}: report one at "
+                                          rf"a time \(--task {MOTION_TRANSFER}\)"):
+        select_task(stores, None)
+    chosen, task = select_task(stores, RECAPTURE)
+    assert task == RECAPTURE and [s.name for s in chosen] == ["both"]  # the run without recapture records is left out
+    assert [(r.method, r.task) for s in chosen for r in s.scores.values()] == [("reference", RECAPTURE)]
+    chosen, task = select_task(stores, MOTION_TRANSFER)
+    assert task == MOTION_TRANSFER and [s.name for s in chosen] == ["transfer", "both"]
+    assert sorted((r.method, r.task) for s in chosen for r in s.scores.values()) == [
+        ("ditflow", MOTION_TRANSFER), ("fym", MOTION_TRANSFER)]
+    assert select_task(stores[:1], MOTION_TRANSFER) == ([stores[0]], MOTION_TRANSFER)  # only that task: as loaded
+
+
+def test_a_method_in_two_runs_is_labelled_with_its_run(tmp_path: Path) -> None:
+    first = write_records(tmp_path / "first", scores=[score("fym", "a", "camera", 0, value=0.5),
+                                                      score("ditflow", "a", "camera", 0, value=0.4)])
+    second = write_records(tmp_path / "second", scores=[score("fym", "a", "camera", 0, value=0.7)])
+    lb = build([first, second])
+    assert [r.label for r in lb.rows_in(OVERALL_SAMPLES)] == ["ditflow", "fym (first)", "fym (second)"]
+
+
+def test_known_metrics_come_first_with_their_labels_and_others_follow_by_name(tmp_path: Path) -> None:
+    extra = dict(variant="", backend="x")
+    run = write_records(tmp_path / "r", scores=[
+        score("fym", "a", "camera", 0, value=0.5, metric="zeta_score", **extra),
+        score("fym", "a", "camera", 0, value=0.5, metric="aesthetic", **extra),
+        score("fym", "a", "camera", 0, value=0.5),
+        score("fym", "a", "camera", 0, value=0.5, metric="clip_text", **extra)])
+    lb = build([run])
+    assert [(c.id, c.label) for c in lb.quality_columns] == [
+        ("clip_text", "Text sim."), ("motion_fidelity/dmt", "Motion fid. (dmt)"), ("aesthetic", "aesthetic"),
+        ("zeta_score", "zeta_score")]
+
+
+def test_run_details_show_the_device_and_only_the_main_versions(tmp_path: Path) -> None:
+    run = tmp_path / "small"
+    shutil.copytree(SMALL, run)
+    info = json.loads((run / "run.json").read_text())
+    info["versions"] = {"numpy": "2.1.0", "motionbench": "0.1.0", "diffusers": None, "torch": "2.14.1"}
+    (run / "run.json").write_text(json.dumps(info))
+    [details] = build([run]).runs
+    assert (details.name, details.git, details.created) == ("small", "cbd1baf", "2026-11-20T10:00:00Z")
+    assert (details.device, details.versions) == ("NVIDIA H100 80GB HBM3", "motionbench 0.1.0, torch 2.14.1")
+    del info["device"]
+    info["versions"] = {"numpy": "2.1.0"}
+    (run / "run.json").write_text(json.dumps(info))
+    [details] = build([run]).runs
+    assert (details.device, details.versions) == (None, None)
+
+
+def test_costs_that_print_the_same_share_their_rank(tmp_path: Path) -> None:
+    """Costs print with one decimal (seconds, GiB): 100.04 and 100.01 s read 100.0 and tie; 100.2 does not."""
+    gens = [gen("fym", "a", "camera", 0, fit_seconds=100.04, generate_seconds=10.04, generate_peak_memory_mb=1.04 * 1024),
+            gen("ditflow", "a", "camera", 0, fit_seconds=100.01, generate_seconds=10.01,
+                generate_peak_memory_mb=1.01 * 1024),
+            gen("motiondirector", "a", "camera", 0, fit_seconds=100.2, generate_seconds=10.2,
+                generate_peak_memory_mb=1.2 * 1024)]
+    lb = build([write_records(tmp_path / "r", gens)])
+    for column in ("tuning_s", "generate_s", "peak_memory_gib"):
+        assert lb.column(column).decimals == 1
+        ranks = [cell(lb, "camera", m, column).rank for m in ("fym", "ditflow", "motiondirector")]
+        assert ranks == [1, 1, 3], column
+
+
+def test_build_leaderboard_refuses_mixed_backends_and_ranks_no_published_row_by_default() -> None:
+    from motionbench.report.aggregate import build_leaderboard
+    from motionbench.report.reported import load_reported_file
+    from motionbench.report.runs import load_runs
+
+    with pytest.raises(MixedBackendsError):
+        build_leaderboard(load_runs([SMALL, OTHER]))
+    rows = load_reported_file(Path(__file__).parents[1] / "results" / "reported" / "fym_paper.yaml")
+    lb = build_leaderboard(load_runs([SMALL]), reported=rows)
+    assert lb.ranked_kinds == ("measured",)
+    assert all(c.rank is None for r in lb.rows if r.kind == "reported" for c in r.cells.values())

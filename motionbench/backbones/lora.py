@@ -201,6 +201,7 @@ def read_lora(path: Path) -> tuple[dict, dict[str, torch.Tensor]]:
     Raises:
         MotionBenchError: missing or unreadable files, or an unknown format.
     """
+    from safetensors import SafetensorError
     from safetensors.torch import load_file
 
     path = Path(path)
@@ -210,7 +211,7 @@ def read_lora(path: Path) -> tuple[dict, dict[str, torch.Tensor]]:
     try:
         meta = json.loads(side.read_text())
         state = load_file(str(path))
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, SafetensorError) as exc:  # a damaged file is SafetensorError, neither of the others
         raise MotionBenchError(f"cannot read LoRA {path}: {exc}; delete it to retrain") from None
     if meta.get("format") != LORA_FORMAT:
         raise MotionBenchError(f"{side}: format {meta.get('format')!r}, expected {LORA_FORMAT!r}")
