@@ -242,6 +242,33 @@ def test_matched_path_is_the_length_travelled_not_a_per_coordinate_norm():
     assert motion_fidelity_matched(gen, ref, np.ones((2, t), bool), (64, 64)) == pytest.approx(0.5)
 
 
+def test_matched_counts_a_reference_point_that_creeps_beyond_min_path_where_the_generated_is_still():
+    """The path rule holds for the reference side too: a reference point creeping 0.3 px a step for 4
+    steps has travelled 1.2 px >= MIN_PATH_PX, so a generated video where it stays still loses that
+    pair (0), rather than having it dropped as jitter (the per-coordinate root would say 0.6 px)."""
+    from motionbench.metrics.motion_matched import MIN_PATH_PX
+
+    t = 5
+    mover = np.stack([np.linspace(4, 12, t), np.full(t, 4.0)], -1)  # 2 px a step, same in both videos
+    still = np.full((t, 2), 40.0)
+    creep = still + np.stack([np.zeros(t), np.arange(t) * 0.3], -1)
+    ref, gen = np.stack([mover, creep]), np.stack([mover, still])
+    assert 0.3 * (t - 1) >= MIN_PATH_PX > np.sqrt((t - 1) * 0.3 ** 2)
+    assert motion_fidelity_matched(gen, ref, np.ones((2, t), bool), (64, 64)) == pytest.approx(0.5)
+
+
+def test_matched_drops_both_steps_next_to_a_hidden_reference_frame():
+    """A reference point hidden on frame 1 (the tracker held it where it was) makes both steps 0->1 and
+    1->2 unreliable, even though frames 0 and 2 are visible: only step 2->3 is compared."""
+    truth = np.array([[[0, 0], [2, 0], [4, 0], [6, 0]]], float)
+    held = truth.copy()
+    held[0, 1] = held[0, 0]  # what the tracker reported while it lost the point
+    vis = np.array([[True, False, True, True]])
+    assert motion_fidelity_matched(truth, held, vis, (16, 16)) == 1.0
+    # all steps visible, the held position would count (a 4 px step against the true 2 px)
+    assert motion_fidelity_matched(truth, held, np.ones((1, 4), bool), (16, 16)) < 0.9
+
+
 def test_matched_refuses_tracks_of_different_lengths_naming_both():
     from motionbench.metrics.motion_matched import motion_fidelity_matched
 

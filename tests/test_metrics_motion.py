@@ -249,6 +249,19 @@ def test_matched_with_no_visible_reference_step_is_an_input_error_not_a_nan_scor
     assert MotionFidelity("symmetric")(generated_tracks=gen, reference_tracks=hidden) == pytest.approx(0.75)
 
 
+
+def test_only_the_matched_variant_blames_invisible_reference_points_for_an_undefined_score():
+    from motionbench.metrics.motion_fidelity import MotionFidelity
+
+    # finite coordinates whose step overflows float64: no direction, so dmt and symmetric are NaN (which
+    # the scorer reports as "gave nan"), with every reference point visible, so not the visibility error
+    wild = GEN.copy()
+    wild[0, 1], wild[0, 2] = (-1e308, 0.0), (1e308, 0.0)
+    gen, ref = _tracks(wild), _tracks(REF)
+    for variant in ("dmt", "symmetric"):
+        with np.errstate(over="ignore", invalid="ignore"):
+            assert np.isnan(MotionFidelity(variant)(generated_tracks=gen, reference_tracks=ref))
+
 def test_tracks_of_different_lengths_are_refused_with_both_frame_counts():
     from motionbench.metrics.motion_fidelity import similarity_matrix
 
@@ -308,3 +321,40 @@ def test_tracks_resample_down_to_two_frames_keeping_the_ends():
     assert np.allclose(two.tracks, GEN[:, [0, -1]])
     with pytest.raises(TracksError, match=r"cannot resample tracks to 1 frame\(s\); need at least 2"):
         resample_time(t, 1)
+
+
+def test_resampling_interpolates_between_the_frames_around_each_time_and_hides_times_next_to_hidden_frames():
+    from motionbench.metrics.tracks import resample_time
+
+    # 4 frames read at 3 evenly spaced times 0, 1.5, 3: the middle one halfway between frames 1 and 2
+    arr = np.array([[[0, 0], [10, 2], [30, 4], [60, 6]],
+                    [[5, 5], [5, 5], [5, 5], [5, 5]]], float)
+    vis = np.array([[True, True, True, True],
+                    [True, False, False, True]])  # the second point hidden on the two middle frames
+    out = resample_time(Tracks(arr, vis, (64, 64)), 3)
+    np.testing.assert_allclose(out.tracks[0], [[0, 0], [20, 3], [60, 6]])
+    # a resampled time is visible only when both source frames around it are (time 0 sits between
+    # frames 0 and 1, so the hidden frame 1 hides it too)
+    assert out.visibility.dtype == bool
+    assert out.visibility.tolist() == [[True, True, True], [False, False, True]]
+
+
+def test_alignment_scales_up_the_tracks_of_a_smaller_generated_video():
+    ref = _path([4, 6, 9, 13], [2, 3, 5, 8], (32, 16))
+    gen = _path([2, 3, 4.5, 6.5], [0.5, 0.75, 1.25, 2], (16, 4))  # the same motion at half width, a quarter height
+    g, r = align_tracks(gen, ref)
+    assert g.size == (32, 16)
+    np.testing.assert_allclose(g.tracks, ref.tracks)
+    assert motion_fidelity(gen, ref, "matched") == pytest.approx(1.0, abs=1e-12)
+
+
+def test_load_tracks_takes_the_pixel_size_by_keyword_and_it_overrides_the_files_own(tmp_path):
+    sized = save_tracks(tmp_path / "t.npz", Tracks(GEN, np.ones(GEN.shape[:2], bool), (32, 24)))
+    assert load_tracks(path=sized).size == (32, 24)
+    assert load_tracks(sized, size=(64, 48)).size == (64, 48)
+    np.savez(tmp_path / "bare.npz", tracks=GEN)
+    assert load_tracks(path=tmp_path / "bare.npz", size=(8, 8)).size == (8, 8)
+    with pytest.raises(TracksError, match=r"bare.npz: has no 'size' entry"):
+        load_tracks(tmp_path / "bare.npz")
+    with pytest.raises(TypeError):
+        load_tracks(sized, (64, 48))  # keyword only: a bare tuple after the path says nothing about what it is

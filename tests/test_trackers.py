@@ -279,6 +279,31 @@ def test_points_lost_at_a_step_move_with_their_nearest_visible_neighbours():
     assert np.array_equal(tracks, everyone)
 
 
+
+def test_lk_marks_points_that_leave_through_the_top_of_the_frame_invisible():
+    """LK still follows a point a few pixels past the frame's edge (its window reaches outside); the
+    tracker must call it invisible there, and carry it along with the points still in view."""
+    import cv2
+
+    canvas = texture(5, 200)
+    frames = np.stack([cv2.warpAffine(canvas, np.float32([[1, 0, -50], [0, 1, -50 - 3.0 * i]]), (SIZE, SIZE),
+                                      flags=cv2.INTER_LINEAR) for i in range(3)])  # content moves up 3 px a frame
+    pts = np.array([[x, y] for x in (20.0, 48.0, 76.0) for y in (1.0, 4.0, 30.0, 60.0)], np.float32)
+    est = LKTracker(search=0).track_points(frames, pts)
+    truth = pts[:, None] + np.array([[0, 0], [0, -3], [0, -6]], np.float32)[None]
+    assert np.abs(est.tracks - truth).max() < 0.5  # followed (or carried) upwards, in view or not
+    assert est.visibility.tolist() == [[True, y > 3, y > 6] for _, y in pts]  # visible exactly while y >= 0
+    assert (est.tracks[est.visibility][:, 1] >= 0).all()
+
+
+def test_points_lost_with_fewer_visible_points_than_neighbours_follow_all_of_them():
+    tracker = LKTracker()  # 8 neighbours, but only 3 points are still tracked
+    tracks = np.zeros((4, 2, 2), np.float32)
+    tracks[:, 0] = [[10, 10], [20, 10], [30, 10], [40, 10]]
+    tracks[1:, 1] = tracks[1:, 0] + [[1, 0], [3, 2], [50, 1]]  # the median step of the three: (3, 1)
+    tracker._carry_lost(tracks, np.array([False, True, True, True]), 1)
+    assert tracks[0, 1].tolist() == [13, 11]
+
 # ---------------------------------------------------------------------------------------------
 # The CoTracker3 wrapper against a stand-in co-tracker checkout (tests/fixtures/cotracker_hub): the
 # real torch.hub loading path, a small real torch module with CoTrackerPredictor's calling
@@ -564,3 +589,17 @@ def test_search_gives_no_guess_for_a_flat_patch():
     guesses, found = LKTracker(search=16, patch=7)._search(a, a.copy(), np.array([[60.0, 60.0], [20.0, 20.0]]))
     assert not found[0]
     assert found[1] and guesses[1] == pytest.approx((20.0, 20.0))  # a textured one, for contrast
+
+
+@pytest.mark.parametrize("side", ["left", "right", "top", "bottom"])
+def test_search_uses_every_pixel_of_the_patch_up_to_its_edge(side):
+    """A point whose (2 * patch + 1)^2 patch is flat except for its outermost column or row (a point just
+    beside a textured region) still has something to look for, and is found where it moved."""
+    p = np.array([[60.0, 60.0]])  # patch 7: columns and rows 53..67
+    only = {"left": np.s_[:, :54], "right": np.s_[:, 67:], "top": np.s_[:54], "bottom": np.s_[67:]}[side]
+    a = np.full((120, 120), 120, np.uint8)
+    a[only] = _gray(size=120)[only]
+    b = np.roll(a, (9, 5), axis=(0, 1))
+    guesses, found = LKTracker(search=16, patch=7)._search(a, b, p)
+    assert found[0]
+    assert guesses[0] == pytest.approx((65.0, 69.0))
