@@ -519,3 +519,59 @@ def test_recapture_groups_list_each_seeds_paths_in_order_with_path_keyed_jobs() 
     assert {j.prompt for j in bare.jobs} == {""}
     owners = [i for i in range(3) if plan_groups(["fyc"], [room], (0,), Shard(i, 3))]
     assert owners == [shard_of(group.key, 3)]  # the group goes whole to the shard that owns its key
+
+
+def test_every_group_is_owned_by_exactly_one_of_hundreds_of_shards() -> None:
+    """A large cluster may split a run into hundreds of shards: each group still belongs to exactly one
+    of them, whatever its shard index (indexes past 256 included)."""
+    count = 300
+    keys = [f"{m}/sample-{i}" for m in ("fym", "static") for i in range(200)]
+    owners = {key: [i for i in range(count) if Shard(i, count).owns(key)] for key in keys}
+    assert all(len(found) == 1 for found in owners.values()), [k for k, found in owners.items() if len(found) != 1][:5]
+    assert {found[0] for found in owners.values()} == {shard_of(k, count) for k in keys}
+    assert max(shard_of(k, count) for k in keys) > 256  # the check reaches the large indexes
+
+
+def test_an_executor_kind_read_from_the_command_line_is_recognised() -> None:
+    """``--executor local`` arrives as a string built at run time (not a literal of the source)."""
+    from motionbench.run.executors import LocalExecutor, make_executor
+
+    parsed = "".join(["lo", "cal"])
+    assert type(make_executor(parsed)) is LocalExecutor
+    with pytest.raises(ConfigError, match="--ray-address only applies with --executor ray"):
+        make_executor(parsed, ray_address="10.0.0.1:6379")
+
+
+def test_a_method_that_cannot_be_built_fails_each_of_its_jobs_with_the_error_and_is_tried_once(tmp_path: Path) -> None:
+    """A method whose construction fails (missing weights, a bad device) does not stop the run: every
+    pending job of every one of its groups comes back failed with the error, the method is not built
+    again for each group, and the other methods' jobs run."""
+    from dataclasses import dataclass
+
+    from motionbench.bench.manifest import load_manifest
+    from motionbench.errors import WeightsError
+    from motionbench.run.execute import GenerationSettings, GroupTask
+    from motionbench.run.executors import LocalExecutor
+    from motionbench.tasks import MOTION_TRANSFER
+
+    attempts: list[str] = []
+
+    @dataclass(frozen=True)
+    class Unbuildable(MethodChoice):
+        def instantiate(self, device: str, task: str = MOTION_TRANSFER):
+            attempts.append(self.name)
+            raise WeightsError("static: its weights are not in the cache; run `motionbench weights fetch`")
+
+    manifest = write_manifest(tmp_path / "data", {"a": "ok", "b": "ok"})
+    samples = load_manifest(manifest).samples
+    groups = plan_groups(("static", "reference"), samples, (0, 1))
+    choices = {"static": Unbuildable("static"), "reference": MethodChoice("reference")}
+    tasks = [GroupTask(g, g.jobs, choices[g.method], GenerationSettings(), None) for g in groups]
+    outcomes = {o.record.job: o.record for o in LocalExecutor().run(tasks)}
+    assert set(outcomes) == {j.id for g in groups for j in g.jobs} and len(outcomes) == 16
+    assert attempts == ["static"]
+    for job, record in outcomes.items():
+        if job.startswith("static/"):
+            assert record.status == "error" and record.error.startswith("WeightsError: static: its weights are not")
+        else:
+            assert record.status == "ok", record.error

@@ -678,3 +678,91 @@ def test_a_glued_line_is_read_past_a_remnant_that_holds_an_object_of_its_own(tmp
     path.write_text(a + nested[:cut] + '{"job": "half\n')  # nothing whole after the remnant: a bad line
     with pytest.raises(StoreError, match=r"line 2: not a valid GenerationRecord"):
         list(iter_records(path, GenerationRecord))
+
+
+def test_a_torn_tail_warning_quotes_the_remnants_first_60_bytes_and_points_at_the_appender(tmp_path: Path) -> None:
+    """The warning says how big the removed remnant was and how it starts (its first 60 bytes, so a torn
+    100 KiB record does not flood the log), attributed to the code that asked for the append."""
+    path = tmp_path / "generations.jsonl"
+    a, b, c = _record("m/s/0-s0"), _record("m/s/0-s1"), _record("m/s/0-s2")
+    torn = b[:100]
+    path.write_text(a + torn)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        append_line(path, c)
+    assert len(caught) == 1
+    message = str(caught[0].message)
+    assert f"removed an unfinished last line (100 bytes, starting {torn.encode()[:60]!r}) left by an interrupted write" \
+        in message
+    assert caught[0].filename == __file__  # the caller of append_line, not motionbench's own jsonl.py
+    assert path.read_text() == a + c
+
+
+def test_a_record_with_a_non_finite_number_is_refused_not_written_as_non_standard_json(tmp_path: Path) -> None:
+    """Every line of the store is standard JSON that any tool can read (jq, pandas, a browser):
+    NaN or infinity has no JSON form, so such a record is refused and nothing is appended."""
+    from motionbench.metrics.api import ScoreValue
+
+    store = RunStore(tmp_path / "run")
+    store.root.mkdir()
+    generation = GenerationRecord(job="m/s/0-s0", method="m", sample="s", category="camera", prompt_index=0,
+                                  prompt="p", seed=0, status="ok")
+    for bad in (float("nan"), float("inf")):
+        value = ScoreValue(metric="pixel_l1", variant="", status="ok", value=bad, version="1", backend="b",
+                           convention="c", higher_is_better=False)
+        with pytest.raises(ValueError, match="not JSON compliant"):
+            store.append_score(ScoreRecord.of(generation, value))
+    assert not store.scores_file.exists() or store.scores_file.read_text() == ""
+
+
+def test_a_refused_shard_names_its_own_live_holder_once_and_not_the_other_shards(tmp_path: Path) -> None:
+    """Running shard 0/2 twice is refused naming shard 0/2's process; shard 1/2, running beside it by
+    right, is not blamed (only the shared run lock gathers the shards' notes)."""
+    from motionbench.run.plan import Shard
+    from motionbench.run.store import RunLockedError
+
+    run = tmp_path / "run"
+    first, other = RunStore(run), RunStore(run)
+    first.lock(Shard(0, 2))
+    other.lock(Shard(1, 2))
+    try:
+        with pytest.raises(RunLockedError) as refused:
+            RunStore(run).lock(Shard(0, 2))
+        message = str(refused.value)
+        assert message.count(f"shard 0/2, pid {os.getpid()} on ") == 1
+        assert "shard 1/2, pid" not in message
+    finally:
+        other.unlock()
+        first.unlock()
+
+
+def test_a_refusal_says_whether_the_shard_or_the_whole_run_is_taken(tmp_path: Path) -> None:
+    """The same shard twice: "<run> (shard i/n) is being written"; a shard beside an unsharded run: the
+    whole "<run> is being written" (the shard itself is free)."""
+    from motionbench.run.plan import Shard
+    from motionbench.run.store import RunLockedError
+
+    run = tmp_path / "run"
+    shard = RunStore(run)
+    shard.lock(Shard(1, 2))
+    try:
+        with pytest.raises(RunLockedError, match=rf"^{re.escape(str(run))} \(shard 1/2\) is being written by another"):
+            RunStore(run).lock(Shard(1, 2))
+    finally:
+        shard.unlock()
+    whole = RunStore(run)
+    whole.lock()
+    try:
+        with pytest.raises(RunLockedError, match=rf"^{re.escape(str(run))} is being written by another"):
+            RunStore(run).lock(Shard(1, 2))
+    finally:
+        whole.unlock()
+
+
+def test_a_store_shows_as_its_root_whether_locked_or_not(tmp_path: Path) -> None:
+    """``repr`` (a log line, a debugger, a notebook) names the run directory; the locks it holds are
+    internal state, not shown (they would print object addresses that change from run to run)."""
+    store = RunStore(tmp_path / "run")
+    assert repr(store) == f"RunStore(root={tmp_path / 'run'!r})"
+    with store.locked():
+        assert repr(store) == f"RunStore(root={tmp_path / 'run'!r})"
