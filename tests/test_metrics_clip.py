@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -232,3 +233,87 @@ def test_a_legacy_non_zip_checkpoint_loads_as_a_plain_state_dict(encoder, tmp_pa
     torch.save(encoder.model.state_dict(), path, _use_new_zipfile_serialization=False)
     v = frames(4, t=2)
     assert np.allclose(ClipEncoder(f"{TINY}:{path}").encode_frames(v), encoder.encode_frames(v), atol=1e-5)
+
+
+def test_a_toy_spec_given_as_a_fresh_string_loads_the_toy_clip():
+    """``--clip toy`` arrives as a new string from the command line, equal to but not the constant."""
+    from motionbench.metrics.clip import TOY_CLIP
+    from motionbench.toy.clip import TOY_CLIP_NAME
+
+    spec = "".join(["to", "y"])
+    assert spec == TOY_CLIP and spec is not TOY_CLIP
+    enc = ClipEncoder(spec)
+    assert enc.arch == TOY_CLIP_NAME and enc.backend.startswith(f"open_clip:{TOY_CLIP_NAME}:motionbench-toy:")
+
+
+def test_an_installation_without_the_toy_clip_skips_its_scores_with_the_retrain_command(tmp_path, monkeypatch):
+    from motionbench.toy import assets
+
+    monkeypatch.setattr(assets, "_asset", lambda *parts: tmp_path.joinpath(*parts))  # no shipped assets
+    scorer = build_scorer(("clip_text", "clip_temporal"), FeatureOptions(clip="toy"))
+    out = scorer.score_sample(Clip(frames(0), 8.0), [ScoringItem("j", Clip(frames(1), 8.0), "a dog")])
+    for v in out["j"]:
+        assert v.status == "skipped" and v.value is None
+        assert "motionbench toy train-clip" in v.reason
+    assert scorer.backends()["clip_text"] == "open_clip:toy:unavailable"
+
+
+def test_a_named_pretrained_tag_uses_that_tags_preprocessing(encoder, tmp_path, monkeypatch):
+    """Weights named by an open_clip tag are fed frames normalised with the mean and std open_clip lists
+    for that tag (not OpenAI's, which only files and random weights fall back on)."""
+    import open_clip
+    import torch
+
+    mean, std = (0.5, 0.4, 0.3), (0.2, 0.25, 0.3)
+    table = {"mbtest": {"url": "https://example.invalid/mb-tiny.pt", "mean": mean, "std": std}}
+    monkeypatch.setitem(open_clip.pretrained._PRETRAINED, TINY, table)
+    monkeypatch.setenv("MOTIONBENCH_CACHE", str(tmp_path))
+    cached = tmp_path / "weights" / "clip" / TINY / "mbtest" / "mb-tiny.pt"  # as `motionbench download clip` puts it
+    cached.parent.mkdir(parents=True)
+    torch.save(encoder.model.state_dict(), cached)
+    enc = ClipEncoder(f"{TINY}:mbtest")
+    assert enc.backend.startswith(f"open_clip:{TINY}:mbtest:sha256=")
+    video = frames(12, t=2, size=32)
+    x = torch.from_numpy(video).permute(0, 3, 1, 2).float() / 255.0
+    x = (x - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)
+    with torch.no_grad():
+        expected = torch.nn.functional.normalize(encoder.model.encode_image(x).float(), dim=-1).numpy()
+    np.testing.assert_allclose(enc.encode_frames(video), expected, atol=1e-5)
+
+
+def _deeper_arch_with_a_torchscript_file_of_the_tiny_one(encoder, tmp_path):
+    """A TINY TorchScript archive and the name of an architecture with one more vision layer."""
+    import open_clip
+    import torch
+
+    deep = f"{TINY}-deep"
+    cfg = json.loads(json.dumps(open_clip.get_model_config(TINY)))  # a copy of the tiny config
+    cfg["vision_cfg"]["layers"] = 3
+    cfg_path = tmp_path / f"{deep}.json"
+    cfg_path.write_text(json.dumps(cfg))
+    open_clip.add_model_config(cfg_path)
+    traced = torch.jit.trace_module(encoder.model, {"encode_image": torch.zeros(1, 3, 32, 32)}, check_trace=False)
+    path = tmp_path / "ViT-tiny.pt"
+    torch.jit.save(traced, str(path))
+    return deep, path
+
+
+def test_a_torchscript_file_missing_layers_of_the_architecture_is_a_clear_error(encoder, tmp_path):
+    """Loading must not leave the layers the file lacks at their random initial values."""
+    from motionbench.errors import WeightsError
+
+    deep, path = _deeper_arch_with_a_torchscript_file_of_the_tiny_one(encoder, tmp_path)
+    with pytest.raises(WeightsError, match=rf"(?s){re.escape(str(path))}: cannot be loaded into {deep} \(.*Missing key"):
+        ClipEncoder(f"{deep}:{path}")
+
+
+def test_a_long_loading_error_quotes_only_the_first_200_characters_of_its_cause(encoder, tmp_path):
+    from motionbench.errors import WeightsError
+
+    deep, path = _deeper_arch_with_a_torchscript_file_of_the_tiny_one(encoder, tmp_path)
+    with pytest.raises(WeightsError) as info:
+        ClipEncoder(f"{deep}:{path}")
+    cause = str(info.value.__context__)  # the loader's own error, hidden from the traceback by `from None`
+    assert len(cause) > 200
+    assert str(info.value) == (f"{path}: cannot be loaded into {deep} (RuntimeError: {cause[:200]}); "
+                               "check that the file matches the architecture")
