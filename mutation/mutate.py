@@ -100,6 +100,7 @@ NOT_COVERED = "MUTATE: not covered"
 SAMPLED_OUT = "MUTATE: sampled out"
 TIMED_OUT = "MUTATE: timeout"
 ANNOTATION = "MUTATE: inside a postponed annotation"
+NO_COMPILE = "MUTATE: not valid Python"
 
 
 @dataclass
@@ -263,6 +264,23 @@ def annotation_spans(source: str) -> list[tuple[tuple[int, int], tuple[int, int]
     return spans
 
 
+def compiles(source: str, spec) -> bool:
+    """Whether the module with mutant ``spec`` applied is still valid Python (a mutant that is not is
+    *incompetent*: no test could run it, so it is no evidence about the tests)."""
+    from cosmic_ray.mutating import mutate_code
+    from cosmic_ray.plugins import get_operator
+
+    operator = get_operator(spec.operator_name)(**(spec.operator_args or {}))
+    mutated = mutate_code(source, operator, spec.occurrence)
+    if mutated is None:
+        return True
+    try:
+        compile(mutated, "<mutant>", "exec")
+    except SyntaxError:
+        return False
+    return True
+
+
 def set_aside(session: Path, state: Path, sample: int, seed: int) -> None:
     """Mark the not-covered mutants, then all but a seeded sample of ``sample`` of the rest, as skipped."""
     from cosmic_ray.work_db import WorkDB, use_db
@@ -274,7 +292,7 @@ def set_aside(session: Path, state: Path, sample: int, seed: int) -> None:
         pending = sorted(db.pending_work_items, key=lambda item: (  # job ids are random: sample by place
             item.mutations[0].start_pos, item.mutations[0].operator_name, item.mutations[0].occurrence))
         spans = annotation_spans(source)
-        covered, uncovered, annotations = [], [], []
+        covered, uncovered, annotations, broken = [], [], [], []
         for item in pending:
             spec = item.mutations[0]
             if any(start <= tuple(spec.start_pos) < end for start, end in spans):
@@ -282,9 +300,14 @@ def set_aside(session: Path, state: Path, sample: int, seed: int) -> None:
                 continue
             lines = set(range(spec.start_pos[0], spec.end_pos[0] + 1))
             tests = run_mutant.tests_for(lines, source, info["lines"], set(info["imported"]))
+            if not tests and not compiles(source, spec):
+                broken.append(item.job_id)  # e.g. the `*` of a keyword-only marker made a `+`
+                continue
             (covered if tests else uncovered).append(item.job_id)
         if annotations:
             db.set_multiple_results(annotations, WorkResult(output=ANNOTATION, worker_outcome=WorkerOutcome.SKIPPED))
+        if broken:
+            db.set_multiple_results(broken, WorkResult(output=NO_COMPILE, worker_outcome=WorkerOutcome.SKIPPED))
         if uncovered:
             db.set_multiple_results(uncovered, WorkResult(output=NOT_COVERED, worker_outcome=WorkerOutcome.SKIPPED))
         if sample and len(covered) > sample:
@@ -316,6 +339,8 @@ def summarise(module: str, session: Path, cwd: Path, env: dict[str, str]) -> Mod
             result.uncovered.append(key)
         elif worker == "skipped" and output == ANNOTATION:
             result.equivalent += 1
+        elif worker == "skipped" and output == NO_COMPILE:
+            result.incompetent += 1
         elif worker == "skipped" and output == SAMPLED_OUT:
             result.sampled_out += 1
         elif worker == "skipped":

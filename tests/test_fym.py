@@ -320,6 +320,9 @@ def test_motion_loss_compares_frame_differences_along_time():
     target = torch.randn(1, 4, 4, 3, 3, generator=g)
     assert float(motion_cosine_loss(target + 0.7, target)) == pytest.approx(0.0, abs=1e-6)  # same differences
     assert float(motion_cosine_loss(target[:, :, :1], target[:, :, :1])) == 0.0  # one frame: no motion
+    # Two frames are the shortest clip with motion: a still prediction of a moving target is as far as it gets.
+    two = torch.tensor([0.0, 1.0]).reshape(1, 1, 2, 1, 1)
+    assert float(motion_cosine_loss(torch.zeros_like(two), two)) == pytest.approx(1.0)
     static = target[:, :, :1].expand_as(target) + 0.01 * torch.randn(target.shape, generator=g)
     pred = static.clone().requires_grad_(True)
     loss = motion_cosine_loss(pred, target)
@@ -558,6 +561,10 @@ def test_attention_is_scored_in_chunks_of_a_bounded_number_of_probabilities(monk
     chunked = template_scores(q, k, frames, per_frame)
     assert rows == [10, 10] * 4 + [8, 8]  # both templates of each chunk: 4 x 10 + 8 = 48 queries
     torch.testing.assert_close(chunked, whole)
+    rows.clear()  # a bound below one query's row still makes progress: one query a chunk
+    monkeypatch.setattr(heads_mod, "CHUNK_ELEMENTS", 1 * 2 * 48 - 1)
+    torch.testing.assert_close(template_scores(q, k, frames, per_frame), whole)
+    assert rows == [1, 1] * 48
 
 
 def test_the_probing_timestep_is_one_of_the_thousand_shifted_steps():

@@ -105,3 +105,14 @@ def test_the_kill_rate_weighs_the_sampled_mutants_by_how_many_they_stand_for(mut
     weak = mutate.ModuleResult("b", killed=5, survived=5)
     assert mutate.overall_kill_rate([strong, weak]) == pytest.approx(105 / 110)
     assert mutate.ModuleResult("c", not_covered=3).kill_rate == 0.0
+
+
+def test_a_mutant_that_is_not_valid_python_is_recognised(mutate) -> None:
+    """The `*` of a keyword-only marker turned into `+` is no program at all: incompetent, not a mutant the tests miss."""
+    from types import SimpleNamespace
+
+    source = "def f(a, *, b=2):\n    return a * b\n"
+    spec = lambda occurrence: SimpleNamespace(operator_name="core/ReplaceBinaryOperator_Mul_Add",  # noqa: E731
+                                              operator_args={}, occurrence=occurrence)
+    assert not mutate.compiles(source, spec(0))  # def f(a, +, b=2)
+    assert mutate.compiles(source, spec(1))  # return a + b: a real mutant
