@@ -498,6 +498,18 @@ def test_a_stage_that_owns_no_head_trains_nothing(tiny):
     assert "spatial" not in (getattr(tiny.transformer, "peft_config", None) or {})
 
 
+
+def test_a_stages_options_are_keyword_only(tiny):
+    """``name``, ``frozen`` and ``encoded`` come after the positional inputs; passed by position they are refused,
+    so a call can never train a LoRA under the wrong name or freeze the wrong adapters by argument order."""
+    clip = moving_square(9)
+    e = tiny.encode_prompts(["a square"])
+    none = [[] for _ in range(tiny.num_blocks)]
+    with pytest.raises(TypeError, match="positional argument"):
+        spatial_stage(tiny, tiny.encode_frames(clip), e, none, settings(1), "renamed")
+    with pytest.raises(TypeError, match="positional argument"):
+        temporal_stage(tiny, clip, tiny.encode_video(clip), e, none, settings(1), TemporalOptions(), ())
+
 def test_the_cache_of_encoded_subsets_is_emptied_when_it_holds_64(tiny):
     clip = moving_square(17)
     e = tiny.encode_prompts(["a square"])
