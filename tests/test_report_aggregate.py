@@ -433,6 +433,15 @@ def test_grouped_bootstrap_resamples_when_any_group_has_two_or_more_values():
     assert bootstrap_mean_of_groups([[0.1], [0.3]], rng=rng) is None
 
 
+def test_grouped_bootstrap_defaults_are_the_documented_ones_and_its_generator_is_named():
+    groups = [np.random.default_rng(7).random(40), np.random.default_rng(8).random(30), [0.4]]
+    assert bootstrap_mean_of_groups(groups, rng=np.random.default_rng(3)) == bootstrap_mean_of_groups(
+        groups, rng=np.random.default_rng(3), n_boot=2000, level=0.95)  # the defaults: 2000 replicates, 95%
+    with pytest.raises(TypeError):  # the generator is named, never taken by position
+        bootstrap_mean_of_groups(groups, np.random.default_rng(3))
+    assert bootstrap_mean_of_groups(groups=groups, rng=np.random.default_rng(3)) is not None
+
+
 def test_select_task_with_no_runs_defaults_to_motion_transfer_and_names_bad_tasks():
     from motionbench.report.aggregate import select_task
     from motionbench.tasks import MOTION_TRANSFER

@@ -449,6 +449,14 @@ def test_make_executor_builds_the_kind_asked_for_without_starting_ray():
             make_executor(kind)
 
 
+def test_make_executor_takes_the_kind_by_name_or_position_and_the_ray_address_by_name_only():
+    from motionbench.run.executors import LocalExecutor, make_executor
+
+    assert type(make_executor(kind="local")) is LocalExecutor
+    with pytest.raises(TypeError):  # a positional second argument is a mistake, not an address
+        make_executor("ray", "10.0.0.1:6379")
+
+
 def test_the_local_executor_closes_each_method_it_built_once_after_the_last_group(tmp_path: Path) -> None:
     """A method frees its models in close(): once per run, after every group (a failed one included)."""
     manifest = write_manifest(tmp_path / "data", {"a": "ok", "broken": "corrupt", "b": "ok"})

@@ -766,3 +766,90 @@ def test_a_store_shows_as_its_root_whether_locked_or_not(tmp_path: Path) -> None
     assert repr(store) == f"RunStore(root={tmp_path / 'run'!r})"
     with store.locked():
         assert repr(store) == f"RunStore(root={tmp_path / 'run'!r})"
+
+
+def test_a_line_that_spells_out_the_motion_transfer_task_is_rewritten_without_it(tmp_path: Path) -> None:
+    """The task read from a line (or a command line) is an equal string, not the constant itself: a
+    motion-transfer record still gets the line it had before tasks existed."""
+    import json
+
+    path = tmp_path / "generations.jsonl"
+    spelled = json.loads(_record("m/s/0-s0"))
+    spelled["task"] = "motion_transfer"  # an older tool, or a hand edit, wrote the default out
+    path.write_text(json.dumps(spelled) + "\n")
+    (record,) = iter_records(path, GenerationRecord)
+    assert record.task == "motion_transfer"
+    assert to_json_line(record) == _record("m/s/0-s0")
+
+
+def test_a_records_line_lists_its_fields_in_sorted_order() -> None:
+    """Lines do not depend on the order fields are declared in (adding a field moves no other key)."""
+    import json
+
+    from motionbench.metrics.api import ScoreValue
+
+    gen = json.loads(_record("m/s/0-s0"))
+    assert list(gen) == sorted(gen) and {"job", "status", "fit_cached"} <= gen.keys()
+    rec = GenerationRecord(job="m/s/0-s0", method="m", sample="s", category="camera", prompt_index=0,
+                           prompt="p", seed=0, status="ok")
+    score = json.loads(to_json_line(ScoreRecord.of(rec, ScoreValue(
+        metric="m", variant="v", status="ok", value=0.5, version="1", backend="b", convention="c",
+        higher_is_better=True))))
+    assert list(score) == sorted(score) and {"job", "metric", "value"} <= score.keys()
+
+
+def test_a_line_without_fit_cached_reads_as_tuned_in_this_run(tmp_path: Path) -> None:
+    """Older lines, and records built without it, say the fitted state was not taken from the cache
+    (else the report would call their tuning time unmeasured)."""
+    import json
+
+    line = json.loads(_record("m/s/0-s0"))
+    assert line["fit_cached"] is False
+    del line["fit_cached"]
+    path = tmp_path / "generations.jsonl"
+    path.write_text(json.dumps(line) + "\n")
+    (record,) = iter_records(path, GenerationRecord)
+    assert record.fit_cached is False
+
+
+def test_a_tail_of_zero_bytes_left_by_a_crash_is_cut_before_the_next_append(tmp_path: Path) -> None:
+    """A crash can leave the file's end zero-filled (bytes that sort below a newline): the append
+    removes it and starts on a fresh line, so no record is glued to garbage."""
+    path = tmp_path / "generations.jsonl"
+    a, b = _record("m/s/0-s0"), _record("m/s/0-s1")
+    for tail in (b"\x00" * 7, b[:30].encode() + b"\x00\x00", b"\t"):
+        path.write_bytes(a.encode() + tail)
+        with pytest.warns(MotionBenchWarning, match=rf"removed an unfinished last line \({len(tail)} bytes"):
+            append_line(path, b)
+        assert path.read_text() == a + b
+        assert [r.job for r in iter_records(path, GenerationRecord)] == ["m/s/0-s0", "m/s/0-s1"]
+
+
+def test_an_unfinished_last_line_warning_points_at_the_code_that_reads_the_records(tmp_path: Path) -> None:
+    path = tmp_path / "generations.jsonl"
+    a, b = _record("m/s/0-s0"), _record("m/s/0-s1")
+    path.write_text(a + b[:40])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        jobs = []
+        for r in iter_records(path, GenerationRecord):  # read here, in this frame (not a comprehension's)
+            jobs.append(r.job)
+    assert jobs == ["m/s/0-s0"]
+    assert len(caught) == 1 and "unfinished last line (40 bytes)" in str(caught[0].message)
+    assert caught[0].filename == __file__  # the reader, not motionbench's jsonl.py nor pytest's frames
+
+
+def test_a_job_whose_last_record_is_an_error_is_not_finished_even_with_a_whole_video(tmp_path: Path) -> None:
+    from motionbench.video import write_video
+
+    store = RunStore(tmp_path / "run")
+    write_video(store.root / "videos" / "m" / "s" / "0-s0.mp4", np.zeros((5, 16, 16, 3), np.uint8), 8.0)
+
+    def rec(job: str, status: str) -> GenerationRecord:
+        return GenerationRecord(job=job, method="m", sample="s", category="camera", prompt_index=0, prompt="p",
+                                seed=0, status=status, video="videos/m/s/0-s0.mp4", num_frames=5)
+
+    for record in (rec("failed-after-ok", "ok"), rec("failed-after-ok", "error"), rec("failed", "error"),
+                   rec("ok-after-failure", "error"), rec("ok-after-failure", "ok")):
+        store.append_generation(record)
+    assert sorted(store.finished_jobs()) == ["ok-after-failure"]
