@@ -302,3 +302,17 @@ def test_matched_reaches_auc_095_against_every_negative_with_true_tracks():
     # the DMT form is reported beside it, and its perfect copies lose to the identity subtraction
     assert result.row("gt", "dmt").mean[POSITIVE] < 1.0
     json.dumps(result.to_dict(), allow_nan=False)
+
+
+def test_matched_scores_a_reference_point_that_goes_out_of_view_without_a_numpy_warning():
+    """Only the steps between two visible reference frames count, and a point that leaves the view
+    (visible, then not) is an ordinary input: it must not make numpy warn (a divide by zero)."""
+    import warnings
+
+    ref = np.array([[[0, 0], [2, 0], [4, 0]], [[20, 20], [20, 22], [20, 24]]], float)
+    gen = ref.copy()
+    gen[0, 2] = (2, 9)  # moves off the reference's path only on the step the reference cannot see
+    vis = np.array([[True, True, False], [True, True, True]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert motion_fidelity_matched(gen, ref, vis, (64, 64)) == 1.0

@@ -358,3 +358,50 @@ def test_load_tracks_takes_the_pixel_size_by_keyword_and_it_overrides_the_files_
         load_tracks(tmp_path / "bare.npz")
     with pytest.raises(TypeError):
         load_tracks(sized, (64, 48))  # keyword only: a bare tuple after the path says nothing about what it is
+
+
+def test_a_variant_named_by_a_string_built_at_run_time_is_the_variant_computed():
+    """The variant comes from a config file or the command line (a string made at run time, not the
+    literal in the code), and must still select the matched form and its undefined-score error."""
+    from motionbench.metrics.base import MetricInputError
+    from motionbench.metrics.motion_fidelity import MotionFidelity
+    from motionbench.metrics.motion_matched import motion_fidelity_matched
+
+    import sys
+
+    variant = "motion_fidelity/matched".split("/")[1]
+    assert variant == "matched" and variant is not sys.intern("matched")  # equal, but another object
+    gen, ref = _tracks(GEN), _tracks(REF)
+    expected = motion_fidelity_matched(GEN, REF, np.ones(REF.shape[:2], bool), (64, 48))
+    assert motion_fidelity(gen, ref, variant) == pytest.approx(expected)
+    with pytest.raises(MetricInputError, match="invisible at every step"):
+        MotionFidelity(variant)(generated_tracks=gen, reference_tracks=_tracks(REF, visible=False))
+
+
+def test_tracks_of_long_videos_are_compared_step_by_step():
+    """A 300-frame video (more steps than Python caches small ints for) is scored like a short one."""
+    rng = np.random.default_rng(0)
+    ref = np.cumsum(rng.normal(size=(3, 300, 2)), axis=1)
+    assert motion_fidelity(_tracks(ref), _tracks(ref), "symmetric") == pytest.approx(1.0)
+    assert motion_fidelity(_tracks(-ref), _tracks(ref), "symmetric") < 0.5  # mirrored: no track moves alike
+
+
+def test_following_the_reference_scores_higher_and_the_metric_says_so():
+    """Reports rank by ``higher_is_better``: it must agree with the score, where following the
+    reference's motion scores above moving against it."""
+    from motionbench.metrics.motion_fidelity import MotionFidelity
+
+    pan = tracks_from_steps([[(1, 0), (2, 0)]] * 3) + np.array([[[0, 0]], [[10, 0]], [[20, 0]]])
+    for variant in VARIANTS:
+        metric = MotionFidelity(variant)
+        same = metric(generated_tracks=_tracks(pan), reference_tracks=_tracks(pan))
+        reversed_ = metric(generated_tracks=_tracks(pan[:, ::-1]), reference_tracks=_tracks(pan))
+        assert same > reversed_, variant
+        assert metric.higher_is_better is True
+
+
+def test_tracks_are_saved_into_folders_that_do_not_exist_yet(tmp_path):
+    t = Tracks(GEN, np.ones(GEN.shape[:2], bool), (32, 24))
+    path = save_tracks(tmp_path / "cache" / "run" / "t.npz", t)
+    assert path.is_file()
+    assert np.allclose(load_tracks(path).tracks, GEN)

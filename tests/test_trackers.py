@@ -603,3 +603,53 @@ def test_search_uses_every_pixel_of_the_patch_up_to_its_edge(side):
     guesses, found = LKTracker(search=16, patch=7)._search(a, b, p)
     assert found[0]
     assert guesses[0] == pytest.approx((65.0, 69.0))
+
+
+@pytest.mark.parametrize("dx", [-3.0, 3.0])
+def test_lk_marks_points_that_leave_through_the_left_or_right_of_the_frame_invisible(dx):
+    """As through the top: LK follows a point a few pixels past the side of the frame, and the
+    tracker must call it invisible there (x < 0 or x > width - 1)."""
+    import cv2
+
+    canvas = texture(6, 200)
+    frames = np.stack([cv2.warpAffine(canvas, np.float32([[1, 0, -50 + dx * i], [0, 1, -50]]), (SIZE, SIZE),
+                                      flags=cv2.INTER_LINEAR) for i in range(3)])  # content moves dx px a frame
+    edge = 1.0 if dx < 0 else SIZE - 2.0
+    inner = 4.0 if dx < 0 else SIZE - 5.0
+    pts = np.array([[x, y] for x in (edge, inner, 48.0) for y in (20.0, 60.0)], np.float32)
+    est = LKTracker(search=0).track_points(frames, pts)
+    truth = pts[:, None] + np.array([[0, 0], [dx, 0], [2 * dx, 0]], np.float32)[None]
+    assert np.abs(est.tracks - truth).max() < 1.0  # followed, or carried along with the points in view
+    inside = (truth[..., 0] >= 0) & (truth[..., 0] <= SIZE - 1)
+    assert est.visibility.tolist() == inside.tolist()
+
+
+def test_search_skips_points_whose_patch_would_cross_the_top_or_left_edge():
+    """A point closer than ``patch`` pixels to the top or left edge has no whole patch to look for:
+    no guess, and no error."""
+    a = _gray(size=120)
+    b = np.roll(a, (3, 4), axis=(0, 1))
+    points = np.array([[60.0, 6.0], [6.0, 60.0], [60.0, 7.0], [7.0, 60.0]])  # patch 7: 6 is one short
+    guesses, found = LKTracker(search=16, patch=7)._search(a, b, points)
+    assert found.tolist() == [False, False, True, True]
+    assert guesses[2:] == pytest.approx(points[2:] + (4, 3))
+
+
+def test_search_gives_no_guess_where_nothing_in_the_next_frame_resembles_the_patch():
+    """After a cut to an unrelated picture (here: noise) the best correlation is weak: no place to
+    look, rather than the least bad one."""
+    a = _gray(seed=3, size=120)
+    b = np.random.default_rng(4).integers(0, 256, a.shape, dtype=np.uint8)
+    points = np.array([[x, y] for x in (30.0, 60.0, 90.0) for y in (30.0, 60.0, 90.0)])
+    _, found = LKTracker(search=16, patch=7)._search(a, b, points)
+    assert not found.any()
+
+
+def test_the_default_search_reaches_the_32_pixels_its_backend_id_names():
+    tracker = LKTracker()
+    assert "search=32" in tracker.backend  # as the README's metric table states
+    a = _gray(size=200)
+    p = np.array([[100.3, 90.6]])
+    for dx, dy in [(32, 0), (0, -32)]:
+        guesses, found = tracker._search(a, np.roll(a, (dy, dx), axis=(0, 1)), p)
+        assert found[0] and guesses[0] == pytest.approx(p[0] + (dx, dy), abs=1e-6), (dx, dy)
