@@ -430,3 +430,24 @@ def test_reading_a_lora_refuses_unreadable_files_and_other_formats(backbone, tmp
     with pytest.raises(MotionBenchError, match=rf"spatial.json: format 'motionbench-head-lora/0', expected "
                                                rf"'{LORA_FORMAT}'"):
         read_lora(weights)
+
+
+def test_head_lora_refuses_a_head_index_well_past_the_models_heads(backbone):
+    b = backbone
+    far = b.num_heads + 5
+    with pytest.raises(MotionBenchError, match=rf"block 0 names heads \[{far}\], the model has {b.num_heads} per block"):
+        add_head_lora(b.transformer, "far", [[0, far]] + [[0]] * (b.num_blocks - 1), rank=2, alpha=2)
+
+
+def test_activating_adapters_leaves_every_lora_weight_frozen_and_the_base_model_alone():
+    """peft marks active adapters trainable; ``set_lora_scales`` freezes them (a stage unfreezes its own)."""
+    from motionbench.backbones.lora import lora_parameters
+
+    b = load_backbone("tiny", seed=0)
+    for name in ("one", "two"):
+        add_head_lora(b.transformer, name, [[0]] * b.num_blocks, rank=2, alpha=2)
+    base = {n: p.requires_grad for n, p in b.transformer.named_parameters() if "lora_" not in n}
+    set_lora_scales(b.transformer, {"one": 1.0, "two": 0.5})
+    for name in ("one", "two"):
+        assert lora_parameters(b.transformer, name) and not any(p.requires_grad for p in lora_parameters(b.transformer, name))
+    assert {n: p.requires_grad for n, p in b.transformer.named_parameters() if n in base} == base  # untouched

@@ -631,3 +631,48 @@ def test_the_temporal_stage_trains_beside_the_frozen_adapters_at_scale_one(tiny)
     assert abs(beside - alone) > 1e-6 * abs(alone)
     q = tiny.transformer.blocks[0].attn1.to_q
     assert q.scaling["spatial"] == q.scaling["beside"] == pytest.approx(4.0 / 4)
+
+
+def test_a_cache_of_encoded_subsets_handed_in_over_the_bound_is_emptied_too(tiny):
+    """The bound holds whatever the caller hands in: a cache already past 64 subsets is emptied."""
+    clip = moving_square(17)
+    e = tiny.encode_prompts(["a square"])
+    encoded = {(-i,): torch.zeros(1) for i in range(70)}  # 70 subsets that are never drawn
+    temporal_stage(tiny, clip, tiny.encode_video(clip), e, SPLIT[1], settings(1), TemporalOptions(sparse_frames=5),
+                   frozen=(), encoded=encoded)
+    assert list(encoded) == [tuple(sparse_indices(17, 5))]
+
+
+def test_a_trained_spatial_lora_comes_back_frozen(tiny):
+    clip = moving_square(9)
+    e = tiny.encode_prompts(["a square"])
+    sp = spatial_stage(tiny, tiny.encode_frames(clip), e, SPLIT[0], settings(1))
+    assert sp.lora.parameters() and not any(p.requires_grad for p in sp.lora.parameters())
+
+
+def test_position_major_ranks_are_the_integers_p_times_frames_plus_f():
+    """Frame-major token f*hw + p has position-major rank p*F + f: a permutation of the token indices."""
+    frames, per_frame = 3, 4
+    pi = position_major_index(frames, per_frame)
+    want = [p * frames + f for f in range(frames) for p in range(per_frame)]  # tokens in frame-major order
+    assert pi.dtype == torch.int64 and pi.tolist() == want
+    assert sorted(pi.tolist()) == list(range(frames * per_frame))
+
+
+def test_a_template_block_of_one_token_is_allowed():
+    from motionbench_fym.heads import template_block
+
+    assert template_block(16, block=1) == 1
+    q, k = routed_heads(3, 4, [1.0, 0.0])
+    w_s, w_t = template_scores(q, k, 3, 4, block=1)  # bands of 4 single-token blocks: still one frame wide
+    assert w_s[0] > 0.9 and w_t[1] > 0.9
+
+
+def test_the_probing_timestep_defaults_to_wans_shift_of_five():
+    """With shift s a step's unshifted sigma u becomes s*u / (1 + (s-1)*u); step 1 of 1000 has u = 0.999."""
+    from motionbench_fym.heads import classification_sigma
+
+    u = classification_sigma(1, shift=1.0)[0]
+    sigma, timestep = classification_sigma()
+    assert sigma == pytest.approx(5 * u / (1 + 4 * u), rel=1e-6) and timestep == pytest.approx(1000 * sigma)
+    assert classification_sigma() == classification_sigma(1, shift=5.0)

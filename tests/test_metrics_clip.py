@@ -317,3 +317,66 @@ def test_a_long_loading_error_quotes_only_the_first_200_characters_of_its_cause(
     assert len(cause) > 200
     assert str(info.value) == (f"{path}: cannot be loaded into {deep} (RuntimeError: {cause[:200]}); "
                                "check that the file matches the architecture")
+
+
+def test_a_pretrained_tag_named_after_random_in_sort_order_uses_its_own_preprocessing(encoder, tmp_path, monkeypatch):
+    """Only the tag ``random`` itself falls back on OpenAI's preprocessing; a tag such as ``webli``
+    (SigLIP's), sorting after it, gets the mean and std open_clip lists for it."""
+    import open_clip
+    import torch
+
+    mean, std = (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)
+    table = {"webli": {"url": "https://example.invalid/mb-tiny-webli.pt", "mean": mean, "std": std}}
+    monkeypatch.setitem(open_clip.pretrained._PRETRAINED, TINY, table)
+    monkeypatch.setenv("MOTIONBENCH_CACHE", str(tmp_path))
+    cached = tmp_path / "weights" / "clip" / TINY / "webli" / "mb-tiny-webli.pt"
+    cached.parent.mkdir(parents=True)
+    torch.save(encoder.model.state_dict(), cached)
+    video = frames(13, t=2, size=32)
+    x = torch.from_numpy(video).permute(0, 3, 1, 2).float() / 255.0
+    x = (x - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)
+    with torch.no_grad():
+        expected = torch.nn.functional.normalize(encoder.model.encode_image(x).float(), dim=-1).numpy()
+    np.testing.assert_allclose(ClipEncoder(f"{TINY}:webli").encode_frames(video), expected, atol=1e-5)
+
+
+def test_a_prompts_text_embedding_is_the_unit_vector_of_the_models_text_features(encoder):
+    import torch
+
+    got = encoder.encode_text("a dog runs along a beach")
+    with torch.no_grad():
+        raw = encoder.model.encode_text(encoder.tokenizer(["a dog runs along a beach"])).float()[0]
+    assert got.shape == (32,) and np.linalg.norm(got) == pytest.approx(1.0, abs=1e-5)
+    np.testing.assert_allclose(got, (raw / raw.norm()).numpy(), atol=1e-6)
+
+
+def test_two_frames_are_enough_for_temporal_consistency():
+    # one consecutive pair: its cosine, (3*4 + 4*0) / (5*4) = 0.6
+    assert clip_temporal_score(np.array([[3.0, 4.0], [4.0, 0.0]])) == pytest.approx(0.6)
+
+
+def test_frames_are_embedded_32_a_forward_pass_by_default():
+    """The default batch bounds the memory of one image pass: 33 frames take a pass of 32 and one of 1."""
+    enc = ClipEncoder(f"{TINY}:random")
+    sizes = []
+    hook = enc.model.visual.register_forward_hook(lambda module, args, out: sizes.append(len(args[0])))
+    try:
+        enc.encode_frames(frames(14, t=33, size=32))
+    finally:
+        hook.remove()
+    assert sizes == [32, 1]
+
+
+def test_random_init_weights_are_open_clips_initialisation_under_seed_zero():
+    """``ARCH:random`` names one model (its backend id carries no seed): the one open_clip builds after
+    ``torch.manual_seed(0)``, in every process and every MotionBench version that writes that id."""
+    import open_clip
+    import torch
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        reference = open_clip.create_model(TINY, pretrained=None)
+    got = ClipEncoder(f"{TINY}:random").model.state_dict()
+    want = reference.state_dict()
+    assert got.keys() == want.keys()
+    assert all(torch.equal(got[k], want[k]) for k in want)
