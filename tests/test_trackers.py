@@ -624,15 +624,32 @@ def test_lk_marks_points_that_leave_through_the_left_or_right_of_the_frame_invis
     assert est.visibility.tolist() == inside.tolist()
 
 
-def test_search_skips_points_whose_patch_would_cross_the_top_or_left_edge():
-    """A point closer than ``patch`` pixels to the top or left edge has no whole patch to look for:
-    no guess, and no error."""
+def test_search_skips_points_whose_patch_would_cross_an_edge_of_the_frame():
+    """A point closer than ``patch`` pixels to any edge has no whole patch to look for: no guess, and
+    no error. The four edges alike: a patch the frame cuts is not searched for on one side only."""
     a = _gray(size=120)
-    b = np.roll(a, (3, 4), axis=(0, 1))
-    points = np.array([[60.0, 6.0], [6.0, 60.0], [60.0, 7.0], [7.0, 60.0]])  # patch 7: 6 is one short
-    guesses, found = LKTracker(search=16, patch=7)._search(a, b, points)
+    tracker = LKTracker(search=16, patch=7)
+    near = np.array([[60.0, 6.0], [6.0, 60.0], [60.0, 7.0], [7.0, 60.0]])  # patch 7: 6 is one short
+    guesses, found = tracker._search(a, np.roll(a, (3, 4), axis=(0, 1)), near)
     assert found.tolist() == [False, False, True, True]
-    assert guesses[2:] == pytest.approx(points[2:] + (4, 3))
+    assert guesses[2:] == pytest.approx(near[2:] + (4, 3))
+    far = np.array([[60.0, 113.0], [113.0, 60.0], [60.0, 112.0], [112.0, 60.0]])  # 119 - 7 = 112 is the last
+    guesses, found = tracker._search(a, np.roll(a, (-3, -4), axis=(0, 1)), far)  # moved inwards: still in view
+    assert found.tolist() == [False, False, True, True]
+    assert guesses[2:] == pytest.approx(far[2:] - (4, 3))
+
+
+def test_the_default_lk_tracker_is_the_one_the_metric_cards_and_the_readme_name():
+    """The LK settings define the metric's numbers; the backend id (stored with every score) names them,
+    and the README quotes the default one. A changed default must change both, never the numbers alone."""
+    import re
+
+    tracker = LKTracker()
+    documented = re.search(r"Backend: (lk:opencv-[^:]+(?::[a-z]+=[0-9.]+)+)\.", (Path(__file__).resolve().parents[1] / "README.md").read_text())
+    assert documented, "the README quotes the default LK backend id"
+    assert tracker.backend.split(":", 2)[2] == documented.group(1).split(":", 2)[2]
+    assert (tracker.grid, tracker.window, tracker.levels, tracker.fb_threshold, tracker.min_ncc, tracker.search) == (
+        55, 21, 3, 1.0, 0.7, 32)
 
 
 def test_search_gives_no_guess_where_nothing_in_the_next_frame_resembles_the_patch():
