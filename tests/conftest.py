@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -23,6 +26,20 @@ def textured_frames(num_frames: int = 9, size: tuple[int, int] = (64, 48), seed:
     base = rng.integers(0, 256, size=(h // 4 + 1, (w + shift * num_frames) // 4 + 2, 3), dtype=np.uint8)
     big = np.kron(base, np.ones((4, 4, 1), dtype=np.uint8))
     return np.stack([big[:h, t * shift : t * shift + w] for t in range(num_frames)])
+
+
+@contextlib.contextmanager
+def script_module(path: Path, name: str):
+    """A script that is not a package module (benchmarks/, mutation/), imported as ``name`` for the block;
+    registered in ``sys.modules`` meanwhile, since its dataclasses look their module up there."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+        yield module
+    finally:
+        sys.modules.pop(name, None)
 
 
 @pytest.fixture

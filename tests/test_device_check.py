@@ -3,7 +3,6 @@ budgets, and reports what it measured (and what it could not) in JSON and Markdo
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -14,6 +13,8 @@ from pathlib import Path
 import psutil
 import pytest
 
+from conftest import script_module
+
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "benchmarks" / "device_check.py"
 SECTIONS = ["machine", "fym_stages", "fym_run", "motiondirector", "ditflow", "fyc", "cotracker", "clip", "toy"]
@@ -21,12 +22,8 @@ SECTIONS = ["machine", "fym_stages", "fym_run", "motiondirector", "ditflow", "fy
 
 @pytest.fixture(scope="module")
 def dc():
-    spec = importlib.util.spec_from_file_location("device_check", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["device_check"] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    yield module
-    sys.modules.pop("device_check", None)
+    with script_module(SCRIPT, "device_check") as module:
+        yield module
 
 
 def run_check(tmp_path: Path, *args: str, timeout: float = 600) -> tuple[subprocess.CompletedProcess, dict, str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 import tomllib
@@ -11,18 +10,16 @@ from pathlib import Path
 
 import pytest
 
+from conftest import script_module
+
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "benchmarks" / "prepare_device.py"
 
 
 @pytest.fixture(scope="module")
 def prep():
-    spec = importlib.util.spec_from_file_location("prepare_device", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["prepare_device"] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    yield module
-    sys.modules.pop("prepare_device", None)
+    with script_module(SCRIPT, "prepare_device") as module:
+        yield module
 
 
 def git(repo: Path, *args: str) -> None:

@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
-import sys
 from pathlib import Path
+
+from conftest import script_module
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "fym_tuning.py"
 
 
-def test_tuning_benchmark_on_tiny(tmp_path, capsys, monkeypatch):
-    spec = importlib.util.spec_from_file_location("fym_tuning", SCRIPT)
-    bench = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, "fym_tuning", bench)  # dataclasses look their module up
-    spec.loader.exec_module(bench)
+def test_tuning_benchmark_on_tiny(tmp_path, capsys):
     out = tmp_path / "rows.json"
-    assert bench.main(["--frames", "9", "--height", "32", "--width", "32", "--sparse-frames", "5", "--steps", "2",
-                       "--rounds", "1", "--threads", "1", "--json", str(out)]) == 0
+    with script_module(SCRIPT, "fym_tuning") as bench:
+        code = bench.main(["--frames", "9", "--height", "32", "--width", "32", "--sparse-frames", "5", "--steps", "2",
+                           "--rounds", "1", "--threads", "1", "--json", str(out)])
+    assert code == 0
     rows = {r["config"]: r for r in json.loads(out.read_text())["rows"]}
     assert set(rows) == {"spatial", "temporal-dense", "temporal-sparse", "2stage-spatial", "2stage-temporal"}
     assert rows["temporal-sparse"]["latent_frames"] == 2 and rows["temporal-dense"]["latent_frames"] == 3

@@ -6,27 +6,27 @@ mutant the tests never import survives; a mutant mapped to no test is called not
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from conftest import script_module
+
 REPO = Path(__file__).resolve().parents[1]
-
-
-def load(name: str):
-    spec = importlib.util.spec_from_file_location(f"_mutation_{name}", REPO / "mutation" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
 def mutate():
-    return load("mutate")
+    with script_module(REPO / "mutation" / "mutate.py", "_mutation_mutate") as module:
+        yield module
+
+
+@pytest.fixture(scope="module")
+def run_mutant():
+    with script_module(REPO / "mutation" / "run_mutant.py", "_mutation_run_mutant") as module:
+        yield module
 
 
 def test_scratch_copy_imports_its_own_fym_under_the_installed_name(mutate, tmp_path: Path) -> None:
@@ -63,8 +63,8 @@ def unused():
 '''
 
 
-def test_a_mutant_runs_the_tests_of_the_lines_it_changes() -> None:
-    rm = load("run_mutant")
+def test_a_mutant_runs_the_tests_of_the_lines_it_changes(run_mutant) -> None:
+    rm = run_mutant
     cover = {"5": ["t::big", "t::small"], "6": ["t::big"], "7": ["t::small"]}
     imported = {1, 4, 10}  # what ran at import: the constant and the two def lines
     pristine = SOURCE.splitlines()

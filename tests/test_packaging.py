@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import ast
 import hashlib
-import importlib.util
 import json
 import os
 import re
@@ -27,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from conftest import script_module
 
 from motionbench.bench.manifest import load_manifest
 from motionbench.package_data import (DEFAULT_MANIFEST, TOY_MANIFEST, checkout_commit, data_folder,
@@ -175,18 +176,12 @@ def _stand_in_assets() -> dict[str, bytes]:
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory) -> Installed:
-    spec = importlib.util.spec_from_file_location("prepare_device", ROOT / "benchmarks" / "prepare_device.py")
-    prep = importlib.util.module_from_spec(spec)
-    sys.modules["prepare_device"] = prep  # its dataclasses look their module up
-    try:
-        spec.loader.exec_module(prep)
+    with script_module(ROOT / "benchmarks" / "prepare_device.py", "prepare_device") as prep:
         top = tmp_path_factory.mktemp("installed")
         # Everything below lives in a git repository that is not MotionBench: its commit must not show up.
         _git(top, "init", "-q")
         _git(top, "commit", "-q", "--allow-empty", "-m", "someone else's project")
         wheel = prep.build_motionbench_wheel(ROOT, top / "dist", extra=_stand_in_assets())
-    finally:
-        sys.modules.pop("prepare_device", None)
     venv = top / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, capture_output=True)
     python = venv / "bin" / "python"
