@@ -65,13 +65,20 @@ def test_an_old_run_resumes_keeps_its_history_and_is_written_as_schema_2(tmp_pat
     assert data["metric_backends"] == {"motion_fidelity": "lk:opencv-5.0.0:grid=55:win=21:levels=3:fb=1:ncc=0.7:search=32"}
 
 
-def test_an_old_runs_scores_count_as_done_under_the_new_scorer(tmp_path: Path) -> None:
-    """The backend ids and score keys did not change: rescoring with the same options redoes nothing."""
+def test_an_old_runs_scores_count_as_done_under_the_new_scorer(tmp_path: Path, monkeypatch) -> None:
+    """The score keys did not change: rescoring with a tracker of the same backend id redoes nothing.
+    The fixture's scores are of the grey-level LK tracker (before ``chroma=0.5``), so today's LK
+    redoes them rather than mixing them with its own."""
     from motionbench.metrics.scorer import FeatureOptions, build_scorer
+    from motionbench.metrics.trackers import LKTracker
 
     run, _ = old_run(tmp_path)
-    summary = rescore_run(run, build_scorer(["motion_fidelity"], FeatureOptions(tracker="lk")))
+    with monkeypatch.context() as m:
+        m.setattr(LKTracker, "backend", property(lambda self: "lk:opencv-5.0.0:grid=55:win=21:levels=3:fb=1:ncc=0.7:search=32"))
+        summary = rescore_run(run, build_scorer(["motion_fidelity"], FeatureOptions(tracker="lk")))
     assert (summary.jobs_scored, summary.jobs_already_scored) == (0, 2)
+    summary = rescore_run(run, build_scorer(["motion_fidelity"], FeatureOptions(tracker="lk")))
+    assert summary.jobs_already_scored == 0 and len(summary.problems) == 2, summary  # the copy has no videos to track
 
 
 def test_round_trip_and_what_is_refused(tmp_path: Path) -> None:

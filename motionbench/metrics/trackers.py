@@ -1,7 +1,7 @@
 """Point trackers for motion fidelity.
 
-- ``lk``: OpenCV pyramidal Lucas-Kanade, frame to frame, on a grid seeded on frame 0, with a
-  forward-backward check. Needs no weights. A point that fails the check (or leaves the frame) is
+- ``lk``: OpenCV pyramidal Lucas-Kanade on luma and half-weighted chroma, frame to frame, on a grid
+  seeded on frame 0, with a forward-backward check. Needs no weights. A point that fails the check (or leaves the frame) is
   marked invisible from then on and held at its last good position, so it adds no motion.
 - ``cotracker3``: CoTracker3 offline through ``torch.hub`` (``facebookresearch/co-tracker``,
   ``cotracker3_offline``), loaded from a local checkout (``source='local'``) and a checkpoint file;
@@ -82,6 +82,13 @@ class LKTracker:
     from then on moves with the median step of its ``neighbours`` nearest tracked points (as a
     tracker that keeps estimating occluded points does), so a pan that carries points out of the
     frame still reads as a pan.
+
+    LK runs on three channels, luma and the two chroma differences (YCrCb), and OpenCV sums its
+    structure tensor over them. A grey image alone loses colours of equal luma: the toy world's green
+    (35, 170, 60) on gray (117, 117, 117) is one flat grey level, and a grey-level tracker sees no
+    object there at all. The chroma channels count ``chroma`` (half) as much as luma, as video codecs
+    keep them: at half the resolution and more coarsely quantised (on x264 copies of the synthetic
+    clips, full-weight RGB tracked worse than grey; luma with half-weight chroma as well as grey).
     """
 
     grid: int = DEFAULT_GRID
@@ -92,13 +99,14 @@ class LKTracker:
     patch: int = 7
     neighbours: int = 8
     min_ncc: float = 0.7  # normalised cross-correlation of the point's patch before and after a step
+    chroma: float = 0.5  # weight of the two chroma channels against luma in the images LK tracks on
 
     @property
     def backend(self) -> str:
         import cv2
 
         return (f"lk:opencv-{cv2.__version__}:grid={self.grid}:win={self.window}:levels={self.levels}"
-                f":fb={self.fb_threshold:g}:ncc={self.min_ncc:g}:search={self.search}")
+                f":fb={self.fb_threshold:g}:ncc={self.min_ncc:g}:search={self.search}:chroma={self.chroma:g}")
 
     def track(self, frames: np.ndarray, box: tuple[float, float, float, float] | None = None) -> Tracks:
         h, w = frames.shape[1:3]
@@ -106,12 +114,10 @@ class LKTracker:
 
     def track_points(self, frames: np.ndarray, points: np.ndarray) -> Tracks:
         """Track given frame-0 ``points [N, 2]`` (x, y) pixels through ``frames`` uint8 ``[T, H, W, 3]``."""
-        import cv2
-
         t, h, w = frames.shape[:3]
         if t < 2:
             raise ConfigError(f"tracking needs at least 2 frames, got {t}")
-        gray = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in frames]
+        images = [_lk_image(f, self.chroma) for f in frames]
         pts = np.asarray(points, np.float32).reshape(-1, 2)
         n = len(pts)
         tracks = np.empty((n, t, 2), np.float32)
@@ -123,7 +129,7 @@ class LKTracker:
             tracks[:, i] = tracks[:, i - 1]
             idx = np.flatnonzero(alive)
             if idx.size:
-                p1, ok = self._step(gray[i - 1], gray[i], tracks[idx, i - 1])
+                p1, ok = self._step(images[i - 1], images[i], tracks[idx, i - 1])
                 tracks[idx[ok], i] = p1[ok]
                 vis[idx[ok], i] = True
                 alive[idx[~ok]] = False
@@ -144,7 +150,7 @@ class LKTracker:
                                                   flags=cv2.OPTFLOW_USE_INITIAL_FLOW, **params)
         back, st2, _ = cv2.calcOpticalFlowPyrLK(b, a, q1, q0.copy(), flags=cv2.OPTFLOW_USE_INITIAL_FLOW, **params)
         q1 = q1.reshape(-1, 2)
-        h, w = a.shape
+        h, w = a.shape[:2]
         fb = np.linalg.norm(back.reshape(-1, 2) - p0, axis=1)
         inside = (q1[:, 0] >= 0) & (q1[:, 0] <= w - 1) & (q1[:, 1] >= 0) & (q1[:, 1] <= h - 1)
         ok = (st1.ravel() == 1) & (st2.ravel() == 1) & (fb < self.fb_threshold) & inside
@@ -170,7 +176,7 @@ class LKTracker:
         """Best normalised-cross-correlation match of each point's patch within ``search`` pixels."""
         import cv2
 
-        h, w = a.shape
+        h, w = a.shape[:2]
         r, s = self.patch, self.search
         guesses = np.zeros_like(p0)
         found = np.zeros(len(p0), bool)
@@ -204,13 +210,36 @@ class LKTracker:
         tracks[lost, i] = tracks[lost, i - 1] + np.median(step[near], axis=1)
 
 
+def _lk_image(frame: np.ndarray, chroma: float) -> np.ndarray:
+    """uint8 ``[H, W, 3]``: luma, and the chroma channels scaled by ``chroma`` about their neutral 128."""
+    import cv2
+
+    ycc = cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_RGB2YCrCb).astype(np.float32)
+    ycc[..., 1:] = 128.0 + chroma * (ycc[..., 1:] - 128.0)
+    return np.clip(np.rint(ycc), 0, 255).astype(np.uint8)
+
+
 def _patch_ncc(a: np.ndarray, b: np.ndarray, pa: np.ndarray, pb: np.ndarray, r: int) -> float:
-    """Normalised cross-correlation of the (2r+1)^2 patches of ``a`` at ``pa`` and ``b`` at ``pb`` (sub-pixel)."""
+    """Normalised cross-correlation of the (2r+1)^2 patches of ``a`` at ``pa`` and ``b`` at ``pb`` (sub-pixel).
+
+    Only the patch pixels that lie inside the frame in both patches count: near an edge,
+    ``getRectSubPix`` fills the rest by repeating the border, which is not the scene.
+    """
     import cv2
 
     size = (2 * r + 1, 2 * r + 1)
-    x = cv2.getRectSubPix(a, size, (float(pa[0]), float(pa[1]))).astype(np.float32).ravel()
-    y = cv2.getRectSubPix(b, size, (float(pb[0]), float(pb[1]))).astype(np.float32).ravel()
+    h, w = a.shape[:2]
+    offsets = np.arange(-r, r + 1, dtype=np.float64)
+
+    def inside(p: np.ndarray) -> np.ndarray:
+        xs, ys = float(p[0]) + offsets, float(p[1]) + offsets
+        return ((ys >= 0) & (ys <= h - 1))[:, None] & ((xs >= 0) & (xs <= w - 1))[None, :]
+
+    keep = inside(pa) & inside(pb)
+    x = cv2.getRectSubPix(a, size, (float(pa[0]), float(pa[1]))).astype(np.float32)[keep].ravel()
+    y = cv2.getRectSubPix(b, size, (float(pb[0]), float(pb[1]))).astype(np.float32)[keep].ravel()
+    if x.size == 0:
+        return 1.0  # nothing of either patch in view: nothing to compare
     x -= x.mean()
     y -= y.mean()
     denom = float(np.sqrt((x @ x) * (y @ y)))
