@@ -496,6 +496,10 @@ def test_a_stage_that_owns_no_head_trains_nothing(tiny):
     sp = spatial_stage(tiny, tiny.encode_frames(clip), e, none, settings(3))
     assert (sp.lora, sp.stats, sp.heads, sp.latent_frames_per_step) == (None, None, 0, [])
     assert "spatial" not in (getattr(tiny.transformer, "peft_config", None) or {})
+    tp = temporal_stage(tiny, clip, tiny.encode_video(clip), e, none, settings(3), TemporalOptions(sparse_frames=5))
+    assert (tp.name, tp.lora, tp.stats, tp.heads, tp.latent_frames_per_step, tp.frames_per_step) == (
+        "temporal", None, None, 0, [], [])
+    assert not (getattr(tiny.transformer, "peft_config", None) or {})  # no adapter was added
 
 
 
