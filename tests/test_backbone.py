@@ -381,6 +381,10 @@ def test_loading_a_lora_state_that_does_not_fit_names_the_keys(tmp_path):
     with pytest.raises(MotionBenchError, match=r"LoRA state does not fit the model: unexpected keys \['blocks\.1\.") as info:
         install_lora(target.transformer, "narrow", first_block, 2, 2.0, state)
     assert str(info.value).count("'blocks.1.") == 3  # the first 3 of block 1's 6 weights: enough to see the cause
+    without_block_0 = {k: v for k, v in state.items() if not k.startswith("blocks.0.")}
+    with pytest.raises(MotionBenchError, match=r"unexpected keys \[\], missing \['blocks\.0\.") as info:
+        install_lora(target.transformer, "short", heads, 2, 2.0, without_block_0)
+    assert str(info.value).count("'blocks.0.") == 3  # the first 3 of block 0's 6 missing weights
     loaded = install_lora(target.transformer, "whole", heads, 2, 2.0, state)  # fits, beside "other"
     assert all(not p.requires_grad for p in loaded.parameters())
     again = lora_state(target.transformer, loaded)

@@ -496,6 +496,10 @@ def test_a_stage_that_owns_no_head_trains_nothing(tiny):
     sp = spatial_stage(tiny, tiny.encode_frames(clip), e, none, settings(3))
     assert (sp.lora, sp.stats, sp.heads, sp.latent_frames_per_step) == (None, None, 0, [])
     assert "spatial" not in (getattr(tiny.transformer, "peft_config", None) or {})
+    tp = temporal_stage(tiny, clip, tiny.encode_video(clip), e, none, settings(3), TemporalOptions(sparse_frames=5))
+    assert (tp.name, tp.lora, tp.stats, tp.heads, tp.latent_frames_per_step, tp.frames_per_step) == (
+        "temporal", None, None, 0, [], [])
+    assert not (getattr(tiny.transformer, "peft_config", None) or {})  # no adapter was added
 
 
 
@@ -676,3 +680,216 @@ def test_the_probing_timestep_defaults_to_wans_shift_of_five():
     sigma, timestep = classification_sigma()
     assert sigma == pytest.approx(5 * u / (1 + 4 * u), rel=1e-6) and timestep == pytest.approx(1000 * sigma)
     assert classification_sigma() == classification_sigma(1, shift=5.0)
+
+
+# -- the stages hand train() their own heads, settings, batches and loss ----------------------------
+
+class RecordingTrain:
+    """Stands in for :func:`motionbench.backbones.train` in the stages: records what it is handed and
+    the model's LoRA state while it 'trains', draws ``steps`` batches from a generator seeded with the
+    seed it was given (as train does), and returns stats it made."""
+
+    def __init__(self, backbone):
+        self.backbone = backbone
+        self.calls = []
+
+    def __call__(self, backbone, params, batch_fn, **kwargs):
+        assert backbone is self.backbone
+        params = list(params)
+        q = backbone.transformer.blocks[0].attn1.to_q
+        generator = torch.Generator().manual_seed(kwargs["seed"])
+        from motionbench.backbones import TrainStats
+        stats = TrainStats(losses=[0.5] * kwargs["steps"])
+        self.calls.append(dict(
+            params=params, kwargs=kwargs, stats=stats,
+            trainable={n for n, p in backbone.transformer.named_parameters() if p.requires_grad},
+            params_trainable=[p.requires_grad for p in params],
+            active=set(backbone.transformer.active_adapters()),
+            scaling=dict(q.scaling),
+            batches=[batch_fn(step, generator) for step in range(kwargs["steps"])]))
+        return stats
+
+
+def lora_names(transformer, name):
+    return {n for n, _ in transformer.named_parameters() if f".{name}." in n and "lora_" in n}
+
+
+ODD = StageSettings(steps=3, lr=0.02, weight_decay=0.3, rank=2, alpha=6.0, shift=2.5, timestep_sampling="logit_normal",
+                    weighting="cosmap", seed=7, max_grad_norm=0.5)
+
+
+def test_the_spatial_stage_trains_its_own_lora_on_one_random_frame_per_step(tiny, monkeypatch):
+    """Stage 2 trains exactly its new LoRA's weights (active alone, at scale alpha / rank) with the
+    stage's settings and plain MSE; each step's batch is one frame ``frame_latents[i:i+1]``, ``i``
+    drawn from train's generator; the LoRA comes back frozen with train's stats."""
+    import motionbench_fym.stages as stages_mod
+
+    recorder = RecordingTrain(tiny)
+    monkeypatch.setattr(stages_mod, "train", recorder)
+    clip = moving_square(9)
+    e = tiny.encode_prompts(["a square"])
+    frame_latents = tiny.encode_frames(clip)
+    result = spatial_stage(tiny, frame_latents, e, SPLIT[0], ODD)
+    (call,) = recorder.calls
+    kw = call["kwargs"]
+    assert kw == dict(steps=3, lr=0.02, weight_decay=0.3, loss_fn=flow_matching_mse, shift=2.5,
+                      timestep_sampling="logit_normal", weighting="cosmap", seed=7, max_grad_norm=0.5,
+                      after_step=result.lora.project)
+    assert [id(p) for p in call["params"]] == [id(p) for p in result.lora.parameters()]
+    # blocks 0 and 1 own heads: A and B of q, k, v in each, and nothing else trains
+    assert call["trainable"] == lora_names(tiny.transformer, "spatial") and len(call["trainable"]) == 12
+    assert all(call["params_trainable"]) and not any(p.requires_grad for p in result.lora.parameters())
+    assert call["active"] == {"spatial"} and call["scaling"] == {"spatial": 3.0}  # 6 / 2
+    assert tiny.transformer.blocks[0].attn1.to_q.lora_A["spatial"].weight.shape[0] == 2  # the rank
+    g = torch.Generator().manual_seed(7)
+    for batch in call["batches"]:
+        i = int(torch.randint(9, (1,), generator=g))
+        assert torch.equal(batch.latents, frame_latents[i:i + 1]) and batch.prompt_embeds is e
+        assert batch.frame_positions is None
+    assert len({float(b.latents.sum()) for b in call["batches"]}) > 1  # not always the same frame
+    assert (result.name, result.heads, result.stats, result.latent_frames_per_step) == ("spatial", 3, call["stats"],
+                                                                                        [1, 1, 1])
+    assert result.frames_per_step == []
+
+
+@pytest.mark.parametrize("sparse,adaptive,motion", [(True, True, True), (True, False, False), (False, True, True)])
+def test_the_temporal_stage_trains_its_lora_beside_the_frozen_one_on_its_subsets(tiny, monkeypatch, sparse, adaptive,
+                                                                                 motion):
+    """Stage 3 trains only its LoRA (seed + 1), with the frozen spatial LoRA active at scale 1; each
+    step's batch is the clip (dense: the given latents, all frames, dense positions) or a subset
+    drawn from train's generator, encoded (and cached) and placed at its clip positions with adaptive
+    RoPE; the loss is MSE + weight * motion term with the motion loss, plain MSE without."""
+    import motionbench_fym.stages as stages_mod
+    from motionbench_fym.losses import make_temporal_loss
+
+    clip = moving_square(17)
+    e = tiny.encode_prompts(["a square"])
+    spatial_stage(tiny, tiny.encode_frames(clip), e, SPLIT[0], settings(1))  # really trained, then frozen
+    recorder = RecordingTrain(tiny)
+    monkeypatch.setattr(stages_mod, "train", recorder)
+    clip_latents = tiny.encode_video(clip)
+    encoded = {}
+    options = TemporalOptions(sparse=sparse, sparse_frames=5, sparse_pattern="random", adaptive_rope=adaptive,
+                              motion_loss=motion, motion_weight=0.5)
+    result = temporal_stage(tiny, clip, clip_latents, e, SPLIT[1], ODD, options, encoded=encoded)
+    (call,) = recorder.calls
+    kw = call["kwargs"]
+    loss_fn = kw.pop("loss_fn")
+    assert kw == dict(steps=3, lr=0.02, weight_decay=0.3, shift=2.5, timestep_sampling="logit_normal",
+                      weighting="cosmap", seed=8, max_grad_norm=0.5, after_step=result.lora.project)
+    g = torch.Generator().manual_seed(0)
+    pred, target = torch.randn(1, 4, 3, 2, 2, generator=g), torch.randn(1, 4, 3, 2, 2, generator=g)
+    weights = torch.ones(1)
+    mse = flow_matching_mse(pred, target, None, weights)
+    want = mse + 0.5 * motion_cosine_loss(pred, target) if motion else mse
+    assert float(loss_fn(pred, target, None, weights)) == pytest.approx(float(want), rel=1e-6)
+    if not motion:
+        assert loss_fn is flow_matching_mse
+    assert [id(p) for p in call["params"]] == [id(p) for p in result.lora.parameters()]
+    # SPLIT[1] owns heads in both blocks: A and B of q, k, v in each; the spatial LoRA stays frozen
+    assert call["trainable"] == lora_names(tiny.transformer, "temporal") and len(call["trainable"]) == 12
+    assert all(call["params_trainable"]) and not any(p.requires_grad for p in result.lora.parameters())
+    assert call["active"] == {"spatial", "temporal"}
+    assert call["scaling"] == {"spatial": 1.0, "temporal": 3.0}  # each alpha / rank at scale 1
+    draws = torch.Generator().manual_seed(8)
+    for batch, frames_used, latent_frames in zip(call["batches"], result.frames_per_step,
+                                                 result.latent_frames_per_step):
+        assert batch.prompt_embeds is e
+        if not sparse:
+            assert frames_used == tuple(range(17)) and batch.latents is clip_latents and latent_frames == 5
+            assert batch.frame_positions is None
+            continue
+        idx = tuple(sparse_indices(17, 5, "random", draws, tiny.temporal_factor))
+        assert frames_used == idx and latent_frames == 2
+        torch.testing.assert_close(batch.latents, tiny.encode_video(clip[list(idx)]))
+        assert encoded[idx] is batch.latents
+        if adaptive:
+            assert batch.frame_positions.tolist() == [idx[0] / 4, idx[4] / 4]
+        else:
+            assert batch.frame_positions is None
+    assert len(result.frames_per_step) == len(result.latent_frames_per_step) == 3
+    if sparse:
+        assert len(set(result.frames_per_step)) > 1  # random subsets, drawn anew each step
+    else:
+        assert encoded == {}
+    assert (result.name, result.heads, result.stats) == ("temporal", 5, call["stats"])
+
+
+# -- head scores: the rule on hand values, and what classify_heads probes ------------------------------
+
+def test_the_head_rule_is_w_t_at_least_alpha_times_w_s_on_hand_values(tmp_path):
+    """Two blocks of three heads; with alpha 1.25, alpha * w_s is 0.625, 0.625, 0.3125 and
+    0.3125, 0.625, 0.9375 (exact in binary), so head (0, 0) sits exactly on the threshold (temporal)."""
+    import json
+
+    from motionbench_fym.heads import HEADS_FORMAT
+
+    scores = HeadScores(spatial=[[0.5, 0.5, 0.25], [0.25, 0.5, 0.75]], temporal=[[0.625, 0.5, 0.5], [0.25, 0.75, 0.5]],
+                        alpha=1.25, sigma=0.9, timestep=900.0, latent_frames=2, tokens_per_frame=4, block=4)
+    assert scores.is_temporal() == [[True, False, True], [False, True, False]]
+    assert scores.temporal_heads() == [[0, 2], [1]] and scores.spatial_heads() == [[1], [0, 2]]
+    assert scores.counts() == (3, 3)
+    # another alpha re-applies the rule without touching the stored one: 1.0 -> every w_t >= w_s but (1, 2)
+    assert scores.temporal_heads(1.0) == [[0, 1, 2], [0, 1]] and scores.spatial_heads(1.0) == [[], [2]]
+    assert scores.counts(1.0) == (1, 5)
+    assert scores.temporal_heads(2.0) == [[2], []] and scores.counts(2.0) == (5, 1)  # 2 w_s: 1, 1, 0.5 / 0.5, 1, 1.5
+    assert scores.counts(0.0) == (0, 6) and scores.spatial_heads(0.0) == [[], []]  # alpha 0 is an alpha, not "unset"
+    assert scores.alpha == 1.25 and scores.counts() == (3, 3)
+    path = tmp_path / "heads.json"
+    scores.save(path)
+    data = json.loads(path.read_text())
+    assert data["format"] == HEADS_FORMAT and data["is_temporal"] == [[1, 0, 1], [0, 1, 0]]  # the stored alpha's kinds
+    assert {k: data[k] for k in ("alpha", "latent_frames", "tokens_per_frame", "block")} == dict(
+        alpha=1.25, latent_frames=2, tokens_per_frame=4, block=4)
+    assert [p.name for p in tmp_path.iterdir()] == ["heads.json"]  # written through a temporary file, then moved
+    assert HeadScores.load(path) == scores
+
+
+def test_classify_heads_scores_the_probed_attention_of_the_noised_reference(tiny):
+    """classify_heads noises the reference to x_t = (1 - sigma) z + sigma * eps (eps from ``seed``, sigma
+    the index-th shifted step), runs the model once with the prompt, and scores each block's self-attention
+    q/k with the templates of the token grid. A 40x48 clip gives 5x6 latents and 2x3 = 6 tokens a frame
+    (the patch embedding drops the odd latent row); the geometry fields are integers."""
+    from motionbench.backbones import probe_self_attention
+
+    from motionbench_fym.heads import classification_sigma
+
+    clip = moving_square(5, size=48)[:, :40]
+    z = tiny.encode_video(clip)
+    e = tiny.encode_prompts(["a square"])
+    assert tuple(z.shape[2:]) == (2, 5, 6)
+    u = 1 - 1 / 1000  # the unshifted sigma of step 1; shift 5 makes it 5u / (1 + 4u)
+    sigma = 5 * u / (1 + 4 * u)
+    noise = torch.randn(z.shape, generator=torch.Generator().manual_seed(3))
+    x_t = (1 - sigma) * z + sigma * noise
+    seen = {}
+    with probe_self_attention(tiny.transformer, lambda i, q, k: seen.__setitem__(i, (q.clone(), k.clone()))):
+        predict_velocity(tiny, x_t, torch.tensor([sigma]), e)
+    assert sorted(seen) == [0, 1]
+    for block in (4, 128):  # 4 < 6 tokens: 4-token blocks; 128: cut to one frame's 6 tokens
+        scores = classify_heads(tiny, z, e, alpha=1.1, seed=3, block=block)
+        for i in (0, 1):
+            w_s, w_t = template_scores(*seen[i], 2, 6, block=block)
+            assert scores.spatial[i] == pytest.approx(w_s.tolist(), rel=1e-5)
+            assert scores.temporal[i] == pytest.approx(w_t.tolist(), rel=1e-5)
+        assert (scores.latent_frames, scores.tokens_per_frame, scores.block) == (2, 6, min(block, 6))
+        assert all(type(v) is int for v in (scores.latent_frames, scores.tokens_per_frame, scores.block))
+        assert scores.alpha == 1.1 and scores.sigma == pytest.approx(sigma, rel=1e-6)
+        assert scores.timestep == pytest.approx(1000 * sigma, rel=1e-6)
+    assert classify_heads(tiny, z, e, seed=4).spatial != classify_heads(tiny, z, e, seed=3).spatial  # the seed's noise
+    later = classify_heads(tiny, z, e, timestep_index=500, shift=2.0, alpha=2)
+    assert (later.sigma, later.timestep) == pytest.approx(classification_sigma(500, 2.0))
+    assert type(later.alpha) is float and later.alpha == 2.0  # stored (and saved) as a float
+
+
+def test_template_scores_of_a_batch_are_the_mean_over_its_samples():
+    """Scores are summed over queries and batch and divided by B*S: a batch of two maps scores their mean."""
+    frames, per_frame = 3, 4
+    q1, k1 = routed_heads(frames, per_frame, [1.0, 0.0, 0.5])
+    g = torch.Generator().manual_seed(1)
+    q2, k2 = torch.randn(q1.shape, generator=g) * 4, torch.randn(k1.shape, generator=g) * 4
+    one, two = template_scores(q1, k1, frames, per_frame), template_scores(q2, k2, frames, per_frame)
+    both = template_scores(torch.cat([q1, q2]), torch.cat([k1, k2]), frames, per_frame)
+    for a, b, ab in zip(one, two, both):
+        torch.testing.assert_close(ab, (a + b) / 2)
+    assert float(one[0][0]) > 0.99 and float(two[0].sum() + two[1].sum()) > 0  # head 0 of the first: its own frame

@@ -316,3 +316,14 @@ def test_matched_scores_a_reference_point_that_goes_out_of_view_without_a_numpy_
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert motion_fidelity_matched(gen, ref, vis, (64, 64)) == 1.0
+
+
+def test_matched_scores_tracks_of_long_videos():
+    """A 300-frame video (more frames than Python caches small ints for) is scored like a short one:
+    the same motion scores 1, the mirrored motion (same starts, every step negated) -1."""
+    rng = np.random.default_rng(0)
+    ref = np.cumsum(rng.normal(size=(3, 300, 2)), axis=1) + np.array([[[10, 10]], [[30, 10]], [[10, 30]]])
+    vis = np.ones(ref.shape[:2], bool)
+    assert motion_fidelity_matched(ref.copy(), ref, vis, (48, 48)) == pytest.approx(1.0)
+    mirrored = 2 * ref[:, :1] - ref
+    assert motion_fidelity_matched(mirrored, ref, vis, (48, 48)) == pytest.approx(-1.0)

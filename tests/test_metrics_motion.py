@@ -405,3 +405,44 @@ def test_tracks_are_saved_into_folders_that_do_not_exist_yet(tmp_path):
     path = save_tracks(tmp_path / "cache" / "run" / "t.npz", t)
     assert path.is_file()
     assert np.allclose(load_tracks(path).tracks, GEN)
+
+
+def test_a_displacement_of_exactly_static_eps_is_motion():
+    """Shorter than STATIC_EPS is no motion (a zero unit vector); exactly STATIC_EPS already moves."""
+    from motionbench.metrics.motion_fidelity import STATIC_EPS, unit_displacements
+
+    assert STATIC_EPS == 1e-3
+    track = np.array([[[0.0, 0.0], [1e-3, 0.0], [1e-3, 5e-4], [1e-3, 5e-4 - 1e-3]]])  # steps of 1e-3, 5e-4, 1e-3
+    np.testing.assert_array_equal(unit_displacements(track), [[[1.0, 0.0], [0.0, 0.0], [0.0, -1.0]]])
+    one_px = np.array([[[0.0, 0.0], [1.0, 0.0], [1.0, 0.0], [1.0, -1.0]]])  # the same directions, 1 px
+    assert motion_fidelity_symmetric(track, one_px) == pytest.approx(2 / 3)  # (1 + 0 + 1) / 3 steps
+
+
+def test_a_generated_track_longer_than_the_reference_is_refused_too():
+    from motionbench.metrics.motion_fidelity import similarity_matrix
+
+    with pytest.raises(ValueError, match=r"track lengths differ \(6 vs 5 frames\); align them first"):
+        similarity_matrix(np.zeros((3, 6, 2)), np.zeros((4, 5, 2)))
+
+
+def test_dmt_and_symmetric_named_by_strings_built_at_run_time_are_computed():
+    """Variants read from a config (strings equal to, but not the same object as, the literals) select
+    their own form: the hand-computed 0.5 (dmt) and 0.75 (symmetric) of GEN against REF."""
+    import sys
+
+    gen, ref = _tracks(GEN), _tracks(REF)
+    for name, expected in (("dmt", 0.5), ("symmetric", 0.75)):
+        variant = f"motion_fidelity/{name}".split("/")[1]
+        assert variant == name and variant is not sys.intern(name)
+        assert motion_fidelity(gen, ref, variant) == pytest.approx(expected)
+
+
+def test_rescaling_to_the_tracks_own_size_returns_them_as_they_are():
+    """Already in the asked pixels (the size as a tuple or a list): the same Tracks, not a scaled copy."""
+    from motionbench.metrics.tracks import rescale
+
+    t = Tracks(np.array([[[1.0, 2.0], [3.0, 4.0]]], np.float32), np.ones((1, 2), bool), (64, 48))
+    assert rescale(t, (64, 48)) is t and rescale(t, [64, 48]) is t
+    doubled = rescale(t, (128, 96))
+    np.testing.assert_array_equal(doubled.tracks, [[[2.0, 4.0], [6.0, 8.0]]])
+    assert doubled.size == (128, 96) and doubled.visibility is t.visibility
