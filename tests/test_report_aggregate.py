@@ -788,3 +788,43 @@ def test_build_leaderboard_refuses_mixed_backends_and_ranks_no_published_row_by_
     lb = build_leaderboard(load_runs([SMALL]), reported=rows)
     assert lb.ranked_kinds == ("measured",)
     assert all(c.rank is None for r in lb.rows if r.kind == "reported" for c in r.cells.values())
+
+
+def test_a_reported_row_names_its_method_or_else_its_own_name(tmp_path: Path) -> None:
+    """A published row that says which MotionBench method it is keeps that method; one that does not
+    is its own method (its name). Quality cells take the metric's value, cost cells the cost's."""
+    from motionbench.report.aggregate import build_leaderboard
+    from motionbench.report.model import ReportedSource
+    from motionbench.report.reported import ReportedRow, ReportedValue
+    from motionbench.report.runs import load_runs
+
+    source = ReportedSource(title="A paper", citation="Someone 2025", url="https://example.org")
+    paper = ReportedRow(name="FYM (paper)", method="fym", table="main", source=source,
+                        values=(ReportedValue(metric="motion_fidelity", variant=None, cost=None, value=0.9),
+                                ReportedValue(metric=None, variant=None, cost="tuning_s", value=700.0)))
+    other = ReportedRow(name="Other", method=None, table="main", source=source,
+                        values=(ReportedValue(metric=None, variant=None, cost="generate_s", value=3.0),))
+    stores = load_runs([write_records(tmp_path / "r", scores=[score("fym", "a", "camera", 0, value=0.5)])])
+    lb = build_leaderboard(stores, reported=[paper, other])
+    rows = {r.label: r for r in lb.rows if r.kind == "reported"}
+    assert {label: (r.method, r.run, r.group) for label, r in rows.items()} == {
+        "FYM (paper)": ("fym", None, OVERALL_CATEGORIES), "Other": ("Other", None, OVERALL_CATEGORIES)}
+    values = {label: {cid: c.value for cid, c in r.cells.items()} for label, r in rows.items()}
+    assert values == {"FYM (paper)": {"motion_fidelity/dmt": 0.9, "tuning_s": 700.0, "generate_s": None,
+                                      "peak_memory_gib": None},
+                      "Other": {"motion_fidelity/dmt": None, "tuning_s": None, "generate_s": 3.0,
+                                "peak_memory_gib": None}}
+    assert rows["Other"].cells["tuning_s"].note == "not reported" and rows["Other"].cells["generate_s"].note is None
+    assert lb.reported == [source]  # cited once
+
+
+def test_build_leaderboards_options_are_keyword_only() -> None:
+    """Only the runs are positional: an option passed by position (``by``, ``metrics``...) is refused
+    rather than silently read as another one."""
+    from motionbench.report.aggregate import build_leaderboard
+    from motionbench.report.runs import load_runs
+
+    stores = load_runs([SMALL])
+    with pytest.raises(TypeError):
+        build_leaderboard(stores, "overall")  # type: ignore[misc]
+    assert build_leaderboard(stores, by="overall", n_boot=100).groups == [OVERALL_CATEGORIES, OVERALL_SAMPLES]
