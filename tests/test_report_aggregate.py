@@ -788,3 +788,105 @@ def test_build_leaderboard_refuses_mixed_backends_and_ranks_no_published_row_by_
     lb = build_leaderboard(load_runs([SMALL]), reported=rows)
     assert lb.ranked_kinds == ("measured",)
     assert all(c.rank is None for r in lb.rows if r.kind == "reported" for c in r.cells.values())
+
+
+def test_a_reported_row_names_its_method_or_else_its_own_name(tmp_path: Path) -> None:
+    """A published row that says which MotionBench method it is keeps that method; one that does not
+    is its own method (its name). Quality cells take the metric's value, cost cells the cost's."""
+    from motionbench.report.aggregate import build_leaderboard
+    from motionbench.report.model import ReportedSource
+    from motionbench.report.reported import ReportedRow, ReportedValue
+    from motionbench.report.runs import load_runs
+
+    source = ReportedSource(title="A paper", citation="Someone 2025", url="https://example.org")
+    paper = ReportedRow(name="FYM (paper)", method="fym", table="main", source=source,
+                        values=(ReportedValue(metric="motion_fidelity", variant=None, cost=None, value=0.9),
+                                ReportedValue(metric=None, variant=None, cost="tuning_s", value=700.0)))
+    other = ReportedRow(name="Other", method=None, table="main", source=source,
+                        values=(ReportedValue(metric=None, variant=None, cost="generate_s", value=3.0),))
+    stores = load_runs([write_records(tmp_path / "r", scores=[score("fym", "a", "camera", 0, value=0.5)])])
+    lb = build_leaderboard(stores, reported=[paper, other])
+    rows = {r.label: r for r in lb.rows if r.kind == "reported"}
+    assert {label: (r.method, r.run, r.group) for label, r in rows.items()} == {
+        "FYM (paper)": ("fym", None, OVERALL_CATEGORIES), "Other": ("Other", None, OVERALL_CATEGORIES)}
+    values = {label: {cid: c.value for cid, c in r.cells.items()} for label, r in rows.items()}
+    assert values == {"FYM (paper)": {"motion_fidelity/dmt": 0.9, "tuning_s": 700.0, "generate_s": None,
+                                      "peak_memory_gib": None},
+                      "Other": {"motion_fidelity/dmt": None, "tuning_s": None, "generate_s": 3.0,
+                                "peak_memory_gib": None}}
+    assert rows["Other"].cells["tuning_s"].note == "not reported" and rows["Other"].cells["generate_s"].note is None
+    assert lb.reported == [source]  # cited once
+
+
+def test_build_leaderboards_options_are_keyword_only() -> None:
+    """Only the runs are positional: an option passed by position (``by``, ``metrics``...) is refused
+    rather than silently read as another one."""
+    from motionbench.report.aggregate import build_leaderboard
+    from motionbench.report.runs import load_runs
+
+    stores = load_runs([SMALL])
+    with pytest.raises(TypeError):
+        build_leaderboard(stores, "overall")  # type: ignore[misc]
+    assert build_leaderboard(stores, by="overall", n_boot=100).groups == [OVERALL_CATEGORIES, OVERALL_SAMPLES]
+
+
+def test_only_ok_scores_are_averaged_whatever_number_a_skipped_or_failed_record_carries(tmp_path: Path) -> None:
+    """Each status a score can have ("ok", "skipped", "error"), each carrying a number: only the ok one counts."""
+    scores = [score("fym", "a", "camera", 0, value=0.5),
+              score("fym", "b", "camera", 0, value=0.7, status="skipped", reason="no reference tracks"),
+              score("fym", "c", "camera", 0, value=0.9, status="error", reason="ValueError: tracks lost")]
+    lb = build([write_records(tmp_path / "r", scores=scores)])
+    c = cell(lb, "camera", "fym", "motion_fidelity/dmt")
+    assert (c.value, c.n, c.skipped) == (pytest.approx(0.5), 1, 2)
+    assert {(s.status, s.reason) for s in lb.skips} == {("skipped", "no reference tracks"),
+                                                         ("error", "ValueError: tracks lost")}
+
+
+def test_a_column_is_described_by_its_own_records_only(tmp_path: Path) -> None:
+    """A column whose scores were all skipped takes its version from its own records, not from a metric
+    listed before it; and a version read from many lines (the same text, not the same string object)
+    keeps its most common wording."""
+    clip = dict(metric="clip_text", variant="", backend="clip:b32")
+    scores = [score("fym", "a", "camera", 0, value=None, status="skipped", reason="no tracker", version="2.0",
+                    convention="unit steps"),
+              score("fym", "a", "camera", 0, value=0.3, version="9.1", convention="old cosine", **clip),
+              score("fym", "a", "camera", 1, value=0.4, version="9.1", convention="raw cosine", **clip),
+              score("fym", "b", "camera", 0, value=0.5, version="9.1", convention="raw cosine", **clip)]
+    lb = build([write_records(tmp_path / "r", scores=scores)])
+    motion, text = lb.column("motion_fidelity/dmt"), lb.column("clip_text")
+    assert (motion.backends, motion.versions, motion.conventions) == ((), ("2.0",), ("unit steps",))
+    assert (text.backends, text.versions, text.conventions) == (("clip:b32",), ("9.1",), ("raw cosine",))
+
+
+def test_a_costs_mean_of_categories_is_over_the_categories_the_row_ran(tmp_path: Path) -> None:
+    """fym ran human only and ditflow camera only: each overall is over the row's own category, whichever
+    sorts first (camera before human, by name and in the manifest)."""
+    gens = [gen("fym", "h", "human", 0, fit_seconds=30.0, generate_seconds=2.0),
+            gen("ditflow", "a", "camera", 0, fit_seconds=10.0, generate_seconds=1.0)]
+    lb = build([write_records(tmp_path / "r", gens)])
+    for method, tuning, generate in (("fym", 30.0, 2.0), ("ditflow", 10.0, 1.0)):
+        for column, want in (("tuning_s", tuning), ("generate_s", generate)):
+            c = cell(lb, OVERALL_CATEGORIES, method, column)
+            assert (c.value, c.note) == (pytest.approx(want), None), (method, column)
+
+
+def test_by_read_from_the_command_line_groups_like_the_literal() -> None:
+    """``by`` as parsed from a command line is a string equal to "category" but not the interpreter's
+    literal object: it must still give a group per category, then both overalls."""
+    from motionbench.report.aggregate import build_leaderboard
+    from motionbench.report.runs import load_runs
+
+    parsed = "".join(["cate", "gory"])
+    assert parsed == "category" and id(parsed) != id("category")
+    lb = build_leaderboard(load_runs([SMALL]), by=parsed, n_boot=100)  # type: ignore[arg-type]
+    assert lb.groups == ["camera", "single_object", OVERALL_CATEGORIES, OVERALL_SAMPLES]
+
+
+def test_per_sample_scores_are_of_quality_columns_only_even_when_a_metric_shares_a_cost_columns_name(
+        tmp_path: Path) -> None:
+    """A plugin metric may be named like a cost column ("tuning_s"): its per-sample scores are listed once,
+    as a quality column's, and the cost column adds none."""
+    run = write_records(tmp_path / "r", [gen("fym", "a", "camera", 0, fit_seconds=5.0)],
+                        [score("fym", "a", "camera", 0, value=0.25, metric="tuning_s", variant="", backend="x")])
+    lb = build([run])
+    assert [(s.sample, s.column, s.value) for s in lb.samples] == [("a", "tuning_s", 0.25)]

@@ -529,6 +529,30 @@ def test_recapture_groups_list_each_seeds_paths_in_order_with_path_keyed_jobs() 
     assert owners == [shard_of(group.key, 3)]  # the group goes whole to the shard that owns its key
 
 
+def test_a_task_read_from_a_file_plans_like_the_constant_and_jobs_are_frozen_values() -> None:
+    """A manifest's task is a string parsed from its file, equal to but not the very object
+    motionbench.tasks holds: planning must compare by value. Jobs are immutable, hashable values
+    (equal jobs are one set member), so a planned job cannot be changed after the fact."""
+    import dataclasses
+
+    from motionbench.bench.manifest import Sample, SceneSource
+    from motionbench.recapture.trajectory import CameraPath
+    from motionbench.tasks import RECAPTURE
+
+    parsed = json.loads('"recapture"')
+    assert parsed == RECAPTURE and parsed is not RECAPTURE
+    orbit = CameraPath.parse("orbit")
+    room = Sample(id="room", category="camera", source=SceneSource(seed=0), prompts=("a lit room",), caption=None,
+                  task=parsed, paths=(orbit,))
+    (group,) = plan_groups(["fyc"], [room], (0, 1))
+    assert [(j.task, j.path_index, j.path, j.prompt, j.seed) for j in group.jobs] == [
+        (RECAPTURE, 0, orbit, "a lit room", 0), (RECAPTURE, 0, orbit, "a lit room", 1)]
+    job = group.jobs[0]
+    assert len({job, dataclasses.replace(job), group.jobs[1]}) == 2
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        job.seed = 5  # type: ignore[misc]
+
+
 def test_every_group_is_owned_by_exactly_one_of_hundreds_of_shards() -> None:
     """A large cluster may split a run into hundreds of shards: each group still belongs to exactly one
     of them, whatever its shard index (indexes past 256 included)."""

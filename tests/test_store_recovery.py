@@ -839,6 +839,22 @@ def test_an_unfinished_last_line_warning_points_at_the_code_that_reads_the_recor
     assert caught[0].filename == __file__  # the reader, not motionbench's jsonl.py nor pytest's frames
 
 
+def test_a_glued_line_warning_points_at_the_code_that_reads_the_records(tmp_path: Path) -> None:
+    """Like the unfinished-last-line warning, the glued-line one names the reader's frame (the loop over
+    the records), not motionbench's jsonl.py nor a frame above the reader."""
+    path = tmp_path / "generations.jsonl"
+    a, b, c = _record("m/s/0-s0"), _record("m/s/0-s1"), _record("m/s/0-s2")
+    path.write_text(a + b[:55] + c)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        jobs = []
+        for r in iter_records(path, GenerationRecord):  # read here, in this frame
+            jobs.append(r.job)
+    assert jobs == ["m/s/0-s0", "m/s/0-s2"]
+    assert len(caught) == 1 and "glued to a whole one" in str(caught[0].message)
+    assert caught[0].filename == __file__
+
+
 def test_a_job_whose_last_record_is_an_error_is_not_finished_even_with_a_whole_video(tmp_path: Path) -> None:
     from motionbench.video import write_video
 
