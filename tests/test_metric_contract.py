@@ -197,5 +197,10 @@ def test_a_metric_that_breaks_the_contract_is_refused_when_loaded() -> None:
 
     with pytest.raises(ConfigError, match=r"needs \['optical_flow'\]; it must name features among generated_frames"):
         check_metric_class(Unknown)
+    for cost in ("tuning_s", "generate_s", "peak_memory_gib"):  # a column of that name is the cost's
+        named = type("Named", (Metric,), {"name": cost, "higher_is_better": True, "version": "1", "convention": "x",
+                                          "needs": ("generated_frames",), "__call__": lambda self, generated_frames: 0.0})
+        with pytest.raises(ConfigError, match=f"name '{cost}' is a cost column of the leaderboard"):
+            check_metric_class(named)
     with pytest.raises(ConfigError, match=r"__call__ takes \['reference_frames'\] but needs says \['generated_frames'\]"):
         check_metric_class(Mismatched)

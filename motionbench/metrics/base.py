@@ -106,14 +106,21 @@ def check_metric_class(cls: type) -> None:
     """The contract every registered metric class keeps (checked when the registry loads it).
 
     Raises:
-        ConfigError: a class attribute is missing or of the wrong type, ``needs`` names an unknown
-            feature, or ``__call__`` does not take exactly the features in ``needs``.
+        ConfigError: a class attribute is missing or of the wrong type, ``name`` is one of the
+            leaderboard's cost columns, ``needs`` names an unknown feature, or ``__call__`` does not
+            take exactly the features in ``needs``.
     """
+    from motionbench.report.model import GENERATE, PEAK_MEMORY, TUNING
+
     where = f"metric class {cls.__module__}.{cls.__qualname__}"
     for attr, kind in (("name", str), ("higher_is_better", bool), ("version", str), ("convention", str),
                        ("needs", tuple), ("variants", tuple)):
         if not isinstance(getattr(cls, attr, None), kind):
             raise ConfigError(f"{where} must set class attribute {attr!r} ({kind.__name__})")
+    if cls.name in (TUNING, GENERATE, PEAK_MEMORY):
+        # a leaderboard column is named by its metric; this one would overwrite the cost column's cells
+        raise ConfigError(f"{where}: name {cls.name!r} is a cost column of the leaderboard "
+                          f"({TUNING}, {GENERATE}, {PEAK_MEMORY}); give the metric another name")
     unknown = [n for n in cls.needs if n not in FEATURES]
     if unknown or not cls.needs:
         raise ConfigError(f"{where}: needs {unknown or '()'}; it must name features among {', '.join(FEATURES)}")
