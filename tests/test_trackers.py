@@ -288,6 +288,43 @@ def test_patch_ncc_near_an_edge_compares_only_what_is_in_view():
     assert _patch_ncc(b, a, pa, pa - (3, 0), 7) == pytest.approx(1.0, abs=1e-6)  # and the left edge
 
 
+def test_search_looks_no_farther_than_its_radius_in_any_direction():
+    """A patch moved 12 px is found with a 16-px search and not with an 8-px one, whichever way it
+    moved: the searched window is the radius around the point, on all four sides."""
+    a = _gray(size=160)
+    p = np.array([[80.0, 80.0]])
+    for dx, dy in [(12, 0), (-12, 0), (0, 12), (0, -12)]:
+        b = np.roll(a, (dy, dx), axis=(0, 1))
+        guesses, found = LKTracker(search=16, patch=7)._search(a, b, p)
+        assert found[0] and guesses[0] == pytest.approx(p[0] + (dx, dy), abs=1e-6), (dx, dy)
+        _, found = LKTracker(search=8, patch=7)._search(a, b, p)
+        assert not found[0], (dx, dy)
+
+
+def test_search_with_a_radius_of_two_pixels_still_searches():
+    a = _gray(size=64)
+    p = np.array([[30.0, 30.0]])
+    guesses, found = LKTracker(search=2, patch=7)._search(a, np.roll(a, (-2, 2), axis=(0, 1)), p)
+    assert found[0] and guesses[0] == pytest.approx(p[0] + (2, -2), abs=1e-6)
+
+
+def test_search_finds_a_patch_of_faint_texture():
+    """One grey level of texture (a standard deviation of half a level) is still texture."""
+    rng = np.random.default_rng(0)
+    a = (100 + rng.integers(0, 2, (64, 64))).astype(np.uint8)
+    assert 0.4 < a[23:38, 23:38].std() < 0.6
+    p = np.array([[30.0, 30.0]])
+    guesses, found = LKTracker(search=8, patch=7)._search(a, np.roll(a, (3, -4), axis=(0, 1)), p)
+    assert found[0] and guesses[0] == pytest.approx(p[0] + (-4, 3), abs=1e-6)
+
+
+def test_patch_ncc_of_patches_wholly_out_of_view_compares_nothing():
+    from motionbench.metrics.trackers import _patch_ncc
+
+    a = _gray(size=32)
+    assert _patch_ncc(a, a, np.array([16.0, 16.0]), np.array([-20.0, -20.0]), 3) == 1.0
+
+
 def test_search_finds_a_patch_moved_within_its_radius_to_the_sub_pixel_offset():
     tracker = LKTracker(search=32, patch=7)
     a = _gray(size=200)
