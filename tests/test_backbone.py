@@ -149,6 +149,21 @@ def test_shift_pushes_towards_noise():
     assert bool((shift_sigmas(s, 5.0) > s).all())
 
 
+def test_a_head_lora_is_initialised_from_seed_0_unless_told_otherwise():
+    """The adapters' initial weights are part of a run's reproducibility: the default seed is 0."""
+    from motionbench.backbones.lora import lora_state
+
+    states = {}
+    for key, kwargs in (("default", {}), ("0", {"init_seed": 0}), ("1", {"init_seed": 1})):
+        b = load_backbone("tiny", seed=0)
+        heads = [[0, 1]] * b.num_blocks
+        lora = add_head_lora(b.transformer, "x", heads, rank=2, alpha=2, **kwargs)
+        states[key] = lora_state(b.transformer, lora)
+    assert states["default"].keys() == states["0"].keys()
+    assert all(torch.equal(states["default"][k], states["0"][k]) for k in states["0"])
+    assert not all(torch.equal(states["1"][k], states["0"][k]) for k in states["0"])
+
+
 def test_lora_training_lowers_loss_and_roundtrips(backbone, tmp_path):
     b = load_backbone("tiny", seed=0)
     z = b.encode_video(moving_square(9))

@@ -893,3 +893,14 @@ def test_template_scores_of_a_batch_are_the_mean_over_its_samples():
     for a, b, ab in zip(one, two, both):
         torch.testing.assert_close(ab, (a + b) / 2)
     assert float(one[0][0]) > 0.99 and float(two[0].sum() + two[1].sum()) > 0  # head 0 of the first: its own frame
+
+
+def test_the_temporal_stage_defaults_are_the_papers_components_and_seed_0():
+    """FYM's defaults are the method as published: sparse sampling of 17 frames (the paper's 81 -> 17),
+    adaptive RoPE and the motion loss on (each an ablation switch), and a fixed seed 0."""
+    from motionbench_fym.stages import StageSettings, TemporalOptions
+
+    assert TemporalOptions() == TemporalOptions(sparse=True, sparse_frames=17, sparse_pattern="uniform",
+                                                adaptive_rope=True, motion_loss=True, motion_weight=1.0)
+    fields = {f.name: f for f in __import__("dataclasses").fields(StageSettings)}
+    assert fields["seed"].default == 0

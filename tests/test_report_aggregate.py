@@ -890,3 +890,16 @@ def test_per_sample_scores_are_of_quality_columns_only_even_when_a_metric_shares
                         [score("fym", "a", "camera", 0, value=0.25, metric="tuning_s", variant="", backend="x")])
     lb = build([run])
     assert [(s.sample, s.column, s.value) for s in lb.samples] == [("a", "tuning_s", 0.25)]
+
+
+def test_a_group_of_one_value_is_a_constant_and_draws_nothing_from_the_stream():
+    """A category with one sample stays fixed in every replicate and uses no random draws, so the other
+    categories' replicates (and a report's intervals) are the same wherever that category sorts."""
+    import numpy as np
+
+    values = [0.0, 1.0, 2.0, 7.0]
+    alone = bootstrap_mean_of_groups([values], rng=np.random.default_rng(7), n_boot=500)
+    first = bootstrap_mean_of_groups([[5.0], values], rng=np.random.default_rng(7), n_boot=500)
+    last = bootstrap_mean_of_groups([values, [5.0]], rng=np.random.default_rng(7), n_boot=500)
+    expected = tuple((5.0 + v) / 2 for v in alone)  # percentiles move with an affine map of the replicates
+    assert first == pytest.approx(expected, abs=1e-12) and last == pytest.approx(expected, abs=1e-12)

@@ -869,3 +869,38 @@ def test_a_job_whose_last_record_is_an_error_is_not_finished_even_with_a_whole_v
                    rec("ok-after-failure", "error"), rec("ok-after-failure", "ok")):
         store.append_generation(record)
     assert sorted(store.finished_jobs()) == ["ok-after-failure"]
+
+
+def test_an_append_after_a_whole_record_ending_in_a_tab_starts_a_new_line(tmp_path: Path) -> None:
+    """A whole last record needs no repair, but the new line still starts after a newline, whatever
+    white space (here a tab, which sorts before the newline) the record ends with."""
+    path = tmp_path / "scores.jsonl"
+    path.write_bytes(b'{"a": 1}\t')
+    append_line(path, '{"b": 2}\n')
+    assert path.read_bytes() == b'{"a": 1}\t\n{"b": 2}\n'
+
+
+def test_a_bad_line_error_quotes_the_first_200_characters_of_the_problem(tmp_path: Path) -> None:
+    from motionbench.run.jsonl import read_lines
+
+    path = tmp_path / "x.jsonl"
+    path.write_text('{"k": 1}\n')
+    problem = "ValueError: " + "".join(chr(ord("a") + i % 26) for i in range(300))
+
+    def parse(_obj):
+        raise ValueError(problem[len("ValueError: "):])
+
+    with pytest.raises(StoreError) as err:
+        list(read_lines(path, parse))
+    assert f"({problem[:200]})" in str(err.value)
+
+
+def test_a_lock_held_on_another_host_counts_as_live_whatever_the_host_name(tmp_path: Path) -> None:
+    """The holder's pid cannot be checked from another host, so the lock is taken as held; a pid that
+    does not exist here proves the host, not the process, decided it."""
+    from motionbench.run.store import _live_holder
+
+    here = os.uname().nodename
+    for host in ("0" + here, "~" + here):  # sorting before and after this host's name
+        assert _live_holder(f"pid {2 ** 30} on {host}, since 2026-12-02T00:00:00Z")
+    assert not _live_holder(f"pid {2 ** 30} on {here}, since 2026-12-02T00:00:00Z")
