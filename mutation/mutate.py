@@ -440,11 +440,16 @@ def start_server(work: Path, state: Path, env: dict[str, str]) -> subprocess.Pop
     return server
 
 
+def session_file(work: Path, module: str) -> Path:
+    """Where the campaign in ``work`` keeps ``module``'s cosmic-ray session."""
+    return work / ".mutate" / module.replace("/", "_") / "session.sqlite"
+
+
 def run_module(module: str, tests: tuple[str, ...], work: Path, timeout: float, minutes: float | None,
                sample: int, seed: int, run: bool = True) -> ModuleResult:
     env = scratch_env(work)
-    state = work / ".mutate" / module.replace("/", "_")
-    session = state / "session.sqlite"
+    session = session_file(work, module)
+    state = session.parent
     cosmic = cosmic_ray_tool()
     spent = state / "seconds"  # wall time of this module's campaign, summed over resumed runs
     if not run:
@@ -526,9 +531,18 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"not a configured module: {', '.join(unknown)}; see --list")
     work = args.work or Path(tempfile.mkdtemp(prefix="mb-mutate-"))
+    modules = list(args.modules or GUARDS)
+    if args.summary:  # a summary reads the campaign in --work; modules it did not run have nothing to show
+        absent = [m for m in modules if not session_file(work, m).exists()]
+        if absent and (args.modules or len(absent) == len(modules)):
+            raise SystemExit(f"{work} holds no campaign of {', '.join(absent)}: run `python mutation/mutate.py "
+                             f"--work {work} MODULE...` first, or name only the modules it ran")
+        if absent:
+            print(f"not run in {work}, left out: {', '.join(absent)}")
+        modules = [m for m in modules if m not in absent]
     prepare_scratch(work)
     results = [run_module(m, GUARDS[m], work, args.timeout, args.minutes, args.sample, args.seed,
-                          run=not args.summary) for m in (args.modules or GUARDS)]
+                          run=not args.summary) for m in modules]
     print_table(results)
     for r in results:
         for s in r.survivors:

@@ -6,6 +6,7 @@ mutant the tests never import survives; a mutant mapped to no test is called not
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -116,3 +117,13 @@ def test_a_mutant_that_is_not_valid_python_is_recognised(mutate) -> None:
                                               operator_args={}, occurrence=occurrence)
     assert not mutate.compiles(source, spec(0))  # def f(a, +, b=2)
     assert mutate.compiles(source, spec(1))  # return a + b: a real mutant
+
+
+def test_a_summary_names_the_modules_its_folder_holds_no_campaign_of(mutate, tmp_path: Path) -> None:
+    """`--summary --work DIR` over a folder that never ran a module says so (it used to crash in
+    cosmic-ray's `dump`), and without a module list it leaves out the ones not run there."""
+    with pytest.raises(SystemExit, match=rf"{re.escape(str(tmp_path))} holds no campaign of motionbench/run/plan.py"):
+        mutate.main(["--summary", "--work", str(tmp_path), "motionbench/run/plan.py"])
+    with pytest.raises(SystemExit, match="holds no campaign of motionbench/metrics/motion_fidelity.py, "):
+        mutate.main(["--summary", "--work", str(tmp_path)])
+    assert not (tmp_path / "setup.py").exists()  # nothing was copied for a summary of nothing
