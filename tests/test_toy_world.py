@@ -135,3 +135,19 @@ def test_smooth_motion_reader_accepts_paths_and_rejects_jumps_and_fades():
     assert not smooth_motion(faded, "gray", area).present
     static = np.repeat(clip.frames[:1], 33, axis=0)
     assert not smooth_motion(static, "gray", area).ok()
+
+
+def test_lk_reads_the_isoluminant_toy_object_only_with_chroma():
+    """benchmarks/toy_tracking.py's ceiling on toy-object-line (a green circle on gray, one grey level):
+    luma alone loses the object at the first step and scores 0; with chroma its 24 object points are
+    followed (matched 1 each) while the dragged flat background keeps the score near one half."""
+    from pathlib import Path
+
+    from conftest import script_module
+    from motionbench.metrics.trackers import LKTracker
+
+    with script_module(Path(__file__).resolve().parents[1] / "benchmarks" / "toy_tracking.py", "toy_tracking") as tt:
+        (_, luma), = tt.reference_scores(LKTracker(grid=16, chroma=0.0), samples=("toy-object-line",)).values()
+        (category, colour), = tt.reference_scores(LKTracker(grid=16), samples=("toy-object-line",)).values()
+    assert category == "single_object"
+    assert luma < 0.05 and 0.45 < colour < 0.6
