@@ -318,6 +318,31 @@ def test_search_finds_a_patch_of_faint_texture():
     assert found[0] and guesses[0] == pytest.approx(p[0] + (-4, 3), abs=1e-6)
 
 
+def test_on_colour_images_a_flat_patch_is_flat_whatever_its_colour():
+    """The correlation and the search's flatness test take each channel about its own mean: a patch of
+    one colour has three channel levels, which are not texture (before, their differences correlated)."""
+    from motionbench.metrics.trackers import _patch_ncc
+
+    green, gray = np.full((40, 40, 3), (35, 170, 60), np.uint8), np.full((40, 40, 3), (117, 117, 117), np.uint8)
+    p = np.array([20.0, 20.0])
+    assert _patch_ncc(green, gray, p, p, 7) == 1.0  # flat: nothing to compare
+    b = np.roll(texture(2, 40), 2, axis=1)
+    assert _patch_ncc(texture(2, 40), b, p, p + (2, 0), 7) == pytest.approx(1.0, abs=1e-6)
+    _, found = LKTracker(search=8, patch=7)._search(green, gray, p[None])
+    assert not found[0]  # a flat colour is not searched for
+
+
+def test_a_point_lk_cannot_follow_out_of_a_flat_frame_is_lost_even_if_the_way_back_agrees():
+    """Frame 0 is flat where the point is, so LK forward fails (status 0) and leaves it in place;
+    tracking back from the blob that appears there lands on the start. The step is still refused."""
+    yy, xx = np.mgrid[0:64, 0:64].astype(np.float32)
+    a = np.full((64, 64, 3), 120, np.uint8)
+    blob = 60 * np.exp(-((xx - 32) ** 2 + (yy - 32) ** 2) / 8.0)
+    b = np.clip(120 + blob[..., None], 0, 255).repeat(3, axis=2).astype(np.uint8)
+    est = LKTracker(search=0).track_points(np.stack([a, b]), np.array([[32.0, 32.0]]))
+    assert est.visibility.tolist() == [[True, False]]
+
+
 def test_patch_ncc_of_patches_wholly_out_of_view_compares_nothing():
     from motionbench.metrics.trackers import _patch_ncc
 

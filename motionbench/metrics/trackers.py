@@ -1,8 +1,8 @@
 """Point trackers for motion fidelity.
 
 - ``lk``: OpenCV pyramidal Lucas-Kanade on luma and half-weighted chroma, frame to frame, on a grid
-  seeded on frame 0, with a forward-backward check. Needs no weights. A point that fails the check (or leaves the frame) is
-  marked invisible from then on and held at its last good position, so it adds no motion.
+  seeded on frame 0, with a forward-backward check. Needs no weights. A point that fails the check
+  (or leaves the frame) is marked invisible from then on and moves with its nearest tracked points.
 - ``cotracker3``: CoTracker3 offline through ``torch.hub`` (``facebookresearch/co-tracker``,
   ``cotracker3_offline``), loaded from a local checkout (``source='local'``) and a checkpoint file;
   called exactly as the DMT evaluation does (``grid_size`` plus a box mask as ``segm_mask``).
@@ -188,7 +188,8 @@ class LKTracker:
             x0, y0 = max(0, xi - s - r), max(0, yi - s - r)
             x1, y1 = min(w, xi + s + r + 1), min(h, yi + s + r + 1)
             region = b[y0:y1, x0:x1]
-            if region.shape[0] <= 2 * r or region.shape[1] <= 2 * r or tmpl.std() < 1e-6:
+            flat = tmpl.reshape(-1, tmpl.shape[2] if tmpl.ndim == 3 else 1).std(axis=0).max() < 1e-6  # per channel
+            if region.shape[0] <= 2 * r or region.shape[1] <= 2 * r or flat:
                 continue
             score = cv2.matchTemplate(region, tmpl, cv2.TM_CCOEFF_NORMED)
             _, best, _, (mx, my) = cv2.minMaxLoc(score)
@@ -236,12 +237,13 @@ def _patch_ncc(a: np.ndarray, b: np.ndarray, pa: np.ndarray, pb: np.ndarray, r: 
         return ((ys >= 0) & (ys <= h - 1))[:, None] & ((xs >= 0) & (xs <= w - 1))[None, :]
 
     keep = inside(pa) & inside(pb)
-    x = cv2.getRectSubPix(a, size, (float(pa[0]), float(pa[1]))).astype(np.float32)[keep].ravel()
-    y = cv2.getRectSubPix(b, size, (float(pb[0]), float(pb[1]))).astype(np.float32)[keep].ravel()
+    x = cv2.getRectSubPix(a, size, (float(pa[0]), float(pa[1]))).astype(np.float32)[keep]  # [K] or [K, C]
+    y = cv2.getRectSubPix(b, size, (float(pb[0]), float(pb[1]))).astype(np.float32)[keep]
     if x.size == 0:
         return 1.0  # nothing of either patch in view: nothing to compare
-    x -= x.mean()
-    y -= y.mean()
+    # each channel about its own mean: a flat colour is flat, whatever its channels' levels
+    x = (x - x.mean(axis=0)).ravel()
+    y = (y - y.mean(axis=0)).ravel()
     denom = float(np.sqrt((x @ x) * (y @ y)))
     return float(x @ y) / denom if denom > 1e-6 else 1.0  # flat patches: nothing to compare
 
