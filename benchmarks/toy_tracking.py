@@ -9,9 +9,9 @@ between). It prints ``matched`` motion fidelity per reference, the mean per cate
 ``--chroma 0`` tracks luma alone, which is what the grey-level LK of earlier versions saw.
 
 Measured on 2026-12-02 (2-core CPU, 85 s), defaults: camera 0.861, single object 0.492, multiple
-objects 0.290, human 0.251, all 0.473; with ``--chroma 0``: 0.422 (the grey-level LK before it, whose
-patch check also counted the border it repeats past the frame's edge: 0.413). Issue 14 asks for FYM
-at 0.5 or more, so this ceiling has to rise well above that first.
+objects 0.290, human 0.272, all 0.479; with ``--chroma 0`` (luma alone): 0.412, as the grey-level LK
+before it (0.413). Issue 14 asks for FYM at 0.5 or more, so this ceiling has to rise well above that
+first.
 """
 
 from __future__ import annotations
