@@ -74,6 +74,9 @@ class WarpInpaintUntuned(RecaptureMethod):
     presets = {
         "paper": UntunedConfig(model=VACE_14B_HUB_ID, sample_steps=30, guidance=6.5),
         "tiny": UntunedConfig(model="tiny", dtype="fp32", height=32, width=32, sample_steps=2, guidance=1.0),
+        # the toy VACE MotionBench trained on its rooms (motionbench.toy.inpaint); sampling as FYC's toy preset
+        "toy": UntunedConfig(model="toy", dtype="fp32", height=64, width=64, sample_steps=20, guidance=1.0,
+                             sample_shift=2.0),
     }
 
     def __init__(self, config: UntunedConfig, device: str = "cpu") -> None:

@@ -3,7 +3,9 @@
 Presets: ``paper`` (the published figures: Wan2.1-VACE-14B, LoRA rank 128, 512x512, 81 frames,
 2000 steps at lr 1e-5 with weight decay 0.1; inference 30 steps, guidance 6.5, LoRA weight 0.7),
 ``1.3b`` (the same recipe on the 1.3B VACE, what fits a single mid-range GPU), and ``tiny`` (the
-random tiny VACE on the CPU in seconds, for tests and smoke runs). Options the paper does not
+random tiny VACE on the CPU in seconds, for tests and smoke runs), and ``toy`` (the inpainting model
+MotionBench trained on its rooms, :mod:`motionbench.toy.inpaint`, at the recapture scenes' 64x64 and 17
+frames, with a CPU-sized tuning budget). Options the paper does not
 publish carry our defaults; each is marked *(ours)* below.
 
 Ablation switches (the paper's ablation rows):
@@ -31,7 +33,7 @@ class FYCConfig:
     """Options of ``fyc`` (``--method-opt key=value``)."""
 
     # backbone
-    model: str = VACE_1_3B_HUB_ID  # tiny | wan2.1-vace-1.3b-random | a hub id | a local folder
+    model: str = VACE_1_3B_HUB_ID  # tiny | toy | wan2.1-vace-1.3b-random | a hub id | a local folder
     dtype: Literal["auto", "bf16", "fp16", "fp32"] = "auto"
     gradient_checkpointing: Literal["auto", "on", "off"] = "auto"
     # per-video tuning data
@@ -109,6 +111,11 @@ PRESETS: dict[str, FYCConfig] = {
     "tiny": FYCConfig(model="tiny", dtype="fp32", rank=4, alpha=4.0, height=32, width=32, train_frames=9, steps=3,
                       round_steps=2, stage_angles=(10.0, 20.0), lr=1e-3, weight_decay=0.0, sample_steps=2,
                       guidance=1.0, packing_frames=2, outputs_per_round=1, example_pool=2),
+    # The toy VACE learned to inpaint from the control alone (its captions carry nothing), hence no guidance;
+    # it was trained with flow shift 1 and samples best at 2, as the toy T2V.
+    "toy": FYCConfig(model="toy", dtype="fp32", rank=8, alpha=8.0, height=64, width=64, train_frames=17, steps=120,
+                     round_steps=60, stage_angles=(15.0, 25.0), lr=5e-4, weight_decay=0.0, shift=2.0, sample_steps=20,
+                     guidance=1.0, sample_shift=2.0, packing_frames=2, outputs_per_round=1, example_pool=8),
 }
 
 #: Options that only affect generation: changing them never retrains (excluded from the state key).

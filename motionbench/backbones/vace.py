@@ -17,6 +17,7 @@ their control is their clean latent, zeros, and a zero mask, and they are cut of
 :func:`load_vace_backbone` accepts ``"tiny"`` (random, CPU, the T2V ``tiny`` dimensions with one
 VACE layer), ``"wan2.1-vace-1.3b-random"`` (the real 1.3B architecture with random weights, for
 GPU timing), a hub id (``VACE_1_3B_HUB_ID``, ``VACE_14B_HUB_ID``) or a local diffusers folder, and
+``"toy"`` (the inpainting model MotionBench trained on its rooms and ships, :mod:`motionbench.toy.inpaint`), and
 returns the same :class:`~motionbench.backbones.wan.WanBackbone` the T2V methods use (VAE, text
 encoder, prompt encoding, decoding and LoRA helpers all apply unchanged).
 
@@ -40,7 +41,7 @@ from motionbench.backbones.sampling import Sampler, initial_noise, make_schedule
 from motionbench.backbones.session import BackboneSession
 from motionbench.backbones.text import build_byte_tokenizer, build_text_encoder
 from motionbench.backbones.wan import (PIPELINE_SUBFOLDERS, SPECS, BackboneSpec, WanBackbone, _cast_keeping_fp32,
-                                       _offline, _torch_dtype)
+                                       _module_dtype, _offline, _quiet_transformers, _torch_dtype, _vae_class)
 from motionbench.errors import ConfigError, WeightsError
 
 VACE_1_3B_HUB_ID = "Wan-AI/Wan2.1-VACE-1.3B-diffusers"
@@ -65,6 +66,16 @@ VACE_SPECS: dict[str, BackboneSpec] = {
 }
 
 
+def _toy_folder() -> Path:
+    from motionbench.toy.assets import toy_vace_folder
+
+    return toy_vace_folder()
+
+
+#: Inpainting models the project trained itself and ships (name -> folder in the diffusers layout).
+TRAINED = {"toy": _toy_folder}
+
+
 def _build_random(spec: BackboneSpec, device: torch.device, dtype: torch.dtype, seed: int) -> WanBackbone:
     from diffusers import AutoencoderKLWan, WanVACETransformer3DModel
 
@@ -80,7 +91,7 @@ def _build_random(spec: BackboneSpec, device: torch.device, dtype: torch.dtype, 
 
 
 def _load_pretrained(source: str, device: torch.device, dtype: torch.dtype) -> WanBackbone:
-    from diffusers import AutoencoderKLWan, WanVACETransformer3DModel
+    from diffusers import WanVACETransformer3DModel
     from transformers import AutoTokenizer, UMT5EncoderModel
 
     local = Path(source).expanduser()
@@ -94,8 +105,9 @@ def _load_pretrained(source: str, device: torch.device, dtype: torch.dtype) -> W
         where, kwargs = source, {"local_files_only": _offline()}
     try:
         transformer = WanVACETransformer3DModel.from_pretrained(where, subfolder="transformer", torch_dtype=dtype, **kwargs)
-        vae = AutoencoderKLWan.from_pretrained(where, subfolder="vae", torch_dtype=torch.float32, **kwargs)
-        text_encoder = UMT5EncoderModel.from_pretrained(where, subfolder="text_encoder", torch_dtype=dtype, **kwargs)
+        vae = _vae_class(where, kwargs).from_pretrained(where, subfolder="vae", torch_dtype=torch.float32, **kwargs)
+        with _quiet_transformers():
+            text_encoder = UMT5EncoderModel.from_pretrained(where, subfolder="text_encoder", torch_dtype=dtype, **kwargs)
         tokenizer = AutoTokenizer.from_pretrained(where, subfolder="tokenizer", **kwargs)
     except Exception as exc:  # noqa: BLE001 - offline OSError, network errors, bad files (as in wan.py)
         if isinstance(exc, (MemoryError, torch.OutOfMemoryError)):
@@ -104,9 +116,10 @@ def _load_pretrained(source: str, device: torch.device, dtype: torch.dtype) -> W
         first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise WeightsError(f"cannot load VACE weights from {source!r}{offline}: {first_line}\n"
                            f"Get them with: {DOWNLOAD_HINT}") from None
+    max_length = min(512, int(getattr(tokenizer, "model_max_length", 512) or 512))  # the toy model's 16
     return WanBackbone(transformer=transformer.to(device), vae=vae.to(device).eval(),
                        text_encoder=text_encoder.to(device).eval().requires_grad_(False), tokenizer=tokenizer,
-                       name=source, device=device, dtype=dtype, max_text_length=512)
+                       name=source, device=device, dtype=dtype, max_text_length=max_length)
 
 
 def load_vace_backbone(model: str = "tiny", device: str | torch.device = "cpu", dtype: str | torch.dtype | None = "auto",
@@ -119,8 +132,13 @@ def load_vace_backbone(model: str = "tiny", device: str | torch.device = "cpu", 
     """
     device = torch.device(device)
     torch_dtype = _torch_dtype(dtype, device)
-    backbone = (_build_random(VACE_SPECS[model], device, torch_dtype, seed) if model in VACE_SPECS
-                else _load_pretrained(model, device, torch_dtype))
+    if model in VACE_SPECS:
+        backbone = _build_random(VACE_SPECS[model], device, torch_dtype, seed)
+    elif model in TRAINED:
+        backbone = _load_pretrained(str(TRAINED[model]()), device, torch_dtype)
+        backbone.name = model
+    else:
+        backbone = _load_pretrained(model, device, torch_dtype)
     backbone.transformer.requires_grad_(False).eval()
     backbone.vae.requires_grad_(False)
     install_frame_position_rope(backbone.transformer)
@@ -141,7 +159,7 @@ def _latent_stats(backbone: WanBackbone) -> tuple[torch.Tensor, torch.Tensor]:
 @torch.no_grad()
 def encode_pixels(backbone: WanBackbone, video: torch.Tensor) -> torch.Tensor:
     """``[1, 3, T, H, W]`` in ``[-1, 1]`` -> normalised latents (posterior mode, float32)."""
-    vae_dtype = next(backbone.vae.parameters()).dtype
+    vae_dtype = _module_dtype(backbone.vae)  # the toy codec has buffers only
     z = backbone.vae.encode(video.to(backbone.device, vae_dtype)).latent_dist.mode().float()
     mean, std = _latent_stats(backbone)
     return (z - mean) / std

@@ -5,6 +5,9 @@ Typical use (the recipe of the shipped weights; see their model cards)::
     motionbench toy data  --out .cache/toy/data            # fits the codec, renders + encodes the clips
     motionbench toy train --data .cache/toy/data --run .cache/toy/run   # resumable: rerun to continue
     motionbench toy export --run .cache/toy/run             # EMA weights -> motionbench/assets/toy/wan
+
+``--task recapture`` builds and trains the recapture task's toy inpainting model instead
+(:mod:`motionbench.toy.inpaint`; ``export`` then writes motionbench/assets/toy/vace).
 """
 
 from __future__ import annotations
@@ -22,6 +25,15 @@ from motionbench.cli.app import app, console
 toy_app = typer.Typer(help="The toy world's models: build the training set, train, export.", no_args_is_help=True)
 app.add_typer(toy_app, name="toy")
 
+TASKS = ("motion_transfer", "recapture")
+TASK_HELP = "motion_transfer (the toy text-to-video model) or recapture (the toy inpainting model of rendered rooms)."
+
+
+def _task(task: str) -> str:
+    if task not in TASKS:
+        raise typer.BadParameter(f"{task!r} is not one of: {', '.join(TASKS)}", param_hint="--task")
+    return task
+
 
 @toy_app.command("data")
 def data(
@@ -31,23 +43,35 @@ def data(
     codec_clips: int = typer.Option(400, min=8, help="Clips (of a separate stream) the PCA codec is fitted on."),
     channels: int = typer.Option(48, min=1, max=192, help="Codec latent channels (principal components)."),
     workers: int = typer.Option(2, min=1, help="Render/encode processes."),
+    task: str = typer.Option("motion_transfer", help=TASK_HELP),
 ) -> None:
-    """Fit the toy codec and render + encode the training clips (resumes a killed build)."""
+    """Fit the toy codec and render + encode the training clips (resumes a killed build).
+
+    With ``--task recapture``: rooms warped along random camera paths and their exact views (the codec
+    is fitted on ``--codec-clips`` / 2 rooms, its channels are 64 of 8 x 8 blocks; ``--channels`` is ignored).
+    """
     from rich.progress import Progress
 
-    from motionbench.toy.data import build_dataset, fit_codec
+    from motionbench.toy import data as t2v, inpaint
 
+    recapture = _task(task) == "recapture"
+    chunk = inpaint.CHUNK if recapture else t2v.CHUNK
     codec_dir = out / "codec"
     if not (codec_dir / "config.json").is_file():
-        console.print(f"fitting the codec on {codec_clips} clips ({channels} channels)")
-        fit_codec(seed, codec_clips, channels).save_pretrained(str(codec_dir))
+        if recapture:
+            console.print(f"fitting the codec on {codec_clips // 2} rooms ({inpaint.Z_DIM} channels)")
+            inpaint.fit_inpaint_codec(seed, max(1, codec_clips // 2)).save_pretrained(str(codec_dir))
+        else:
+            console.print(f"fitting the codec on {codec_clips} clips ({channels} channels)")
+            t2v.fit_codec(seed, codec_clips, channels).save_pretrained(str(codec_dir))
+    build = inpaint.build_inpaint_dataset if recapture else t2v.build_dataset
     with Progress(console=console) as progress:
-        task = progress.add_task("rendering + encoding", total=count)
+        bar = progress.add_task("rendering + encoding", total=count)
         done_path = out / "done.json"
         if done_path.exists():
-            progress.update(task, completed=sum(min(256, count - s) for s in json.loads(done_path.read_text())["done"]))
-        build_dataset(out, count, seed, codec_dir, workers=workers, progress=lambda n: progress.advance(task, n))
-    console.print(f"training set: {out} ({count} clips)")
+            progress.update(bar, completed=sum(min(chunk, count - s) for s in json.loads(done_path.read_text())["done"]))
+        build(out, count, seed, codec_dir, workers=workers, progress=lambda n: progress.advance(bar, n))
+    console.print(f"training set: {out} ({count} {'warps' if recapture else 'clips'})")
 
 
 @toy_app.command("train")
@@ -62,13 +86,19 @@ def train(
     threads: int = typer.Option(2, min=1, help="CPU threads for torch."),
     compile: bool = typer.Option(False, "--compile/--no-compile", help="torch.compile the transformer (~20% faster on CPU after ~2 min)."),
     until: Optional[int] = typer.Option(None, help="Stop at this step (resume later with the same command)."),
+    task: str = typer.Option("motion_transfer", help=TASK_HELP),
 ) -> None:
-    """Train the toy text-to-video model (rectified flow, EMA; checkpoints every 250 steps)."""
+    """Train the toy text-to-video model, or the inpainting model (rectified flow, EMA; checkpoints every 250 steps)."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     from motionbench.toy.train import ToyTrainer, TrainSettings
 
-    settings = TrainSettings(steps=steps, batch=batch, lr=lr, seed=seed, device=device, threads=threads)
+    extra = {}
+    if _task(task) == "recapture":
+        from motionbench.toy.inpaint import inpaint_architecture
+
+        extra = dict(architecture=inpaint_architecture().to_dict(), empty_caption=0.0)
+    settings = TrainSettings(steps=steps, batch=batch, lr=lr, seed=seed, device=device, threads=threads, **extra)
     trainer = ToyTrainer(run_dir, data_dir, data_dir / "codec", settings)
     if compile:
         import torch
@@ -94,7 +124,8 @@ def train(
 def export(
     run_dir: Path = typer.Option(Path(".cache/toy/run"), "--run", help="Run folder of `motionbench toy train`."),
     data_dir: Path = typer.Option(Path(".cache/toy/data"), "--data", help="Its training set (for the codec)."),
-    out: Optional[Path] = typer.Option(None, help="Output folder (default: the package's assets/toy/wan)."),
+    out: Optional[Path] = typer.Option(None, help="Output folder (default: the package's assets/toy/wan, or "
+                                                 "assets/toy/vace for an inpainting run)."),
 ) -> None:
     """Write the run's EMA weights in the diffusers layout (the shipped `model=toy` backbone)."""
     from motionbench.toy.train import ToyTrainer, TrainSettings
@@ -104,7 +135,7 @@ def export(
     if out is None:
         from motionbench.toy.assets import _asset
 
-        out = _asset("wan")
+        out = _asset("vace" if "vace_layers" in settings.architecture["transformer"] else "wan")
     trainer.export(out)
     console.print(f"exported step {trainer.step} to {out}")
 

@@ -2,6 +2,7 @@
 
 * ``wan/``: the toy text-to-video model in the diffusers pipeline layout (``transformer/``, ``vae/``,
   ``text_encoder/``, ``tokenizer/``) with ``README.md`` (the model card, also beside each weights subfolder), ``training.json`` and ``loss.png``;
+* ``vace/``: the toy inpainting model of the recapture task (a Wan2.1 VACE; :mod:`motionbench.toy.inpaint`), same layout and card;
 * ``clip/``: the toy CLIP (an open_clip architecture) with its card.
 
 They are found through :mod:`importlib.resources` (:mod:`motionbench.package_data`), so they work
@@ -32,6 +33,20 @@ def toy_t2v_folder() -> Path:
     folder = _asset("wan")
     if not (folder / "transformer" / "config.json").is_file():
         raise WeightsError(f"{folder}: {RETRAIN_HINT}")
+    return folder
+
+
+def toy_vace_folder() -> Path:
+    """The shipped toy inpainting (VACE) model folder.
+
+    Raises:
+        WeightsError: the folder is not there (with how to rebuild it).
+    """
+    folder = _asset("vace")
+    if not (folder / "transformer" / "config.json").is_file():
+        raise WeightsError(f"{folder}: the shipped toy inpainting model is missing from this installation; retrain it "
+                           "with `motionbench toy data --task recapture`, `motionbench toy train --task recapture` "
+                           "and `motionbench toy export`")
     return folder
 
 

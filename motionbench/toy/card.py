@@ -3,7 +3,8 @@
 Nothing on a card is typed by hand: :func:`write_t2v_card` reads the run folder (``settings.json``,
 ``losses.jsonl``), the exported weights (sizes, parameter counts) and the JSON that
 ``benchmarks/toy_quality.py --json`` wrote; :func:`write_clip_card` reads the CLIP's
-``training.json`` and a zero-shot evaluation.
+``training.json`` and a zero-shot evaluation; :func:`write_vace_card` the inpainting run and
+``benchmarks/toy_inpaint_quality.py``'s figures.
 """
 
 from __future__ import annotations
@@ -96,15 +97,10 @@ def write_t2v_card(folder: Path, run_dir: Path, quality: dict[str, Any] | None, 
     resume), in a sentence; the learning rate actually used is read from ``losses.jsonl`` regardless.
     """
     folder, run_dir = Path(folder), Path(run_dir)
-    settings = json.loads((run_dir / "settings.json").read_text())
-    losses = read_losses(run_dir)
-    loss_curve(losses, folder / "loss.png", "toy T2V: weighted flow-matching loss")
-    seconds = float(sum(r["seconds"] for r in losses))
-    per_step = float(np.median([r["seconds"] for r in losses]))
+    settings, losses, cost = _run_record(run_dir, folder, "toy T2V: weighted flow-matching loss")
+    seconds, per_step, first, last = cost["seconds"], cost["per_step"], cost["first"], cost["last"]
     arch = settings["architecture"]
     tr, te = arch["transformer"], arch["text_encoder"]
-    last = float(np.mean([r["loss"] for r in losses[-200:]]))
-    first = float(np.mean([r["loss"] for r in losses[:50]]))
     lines = [
         "# MotionBench toy text-to-video model",
         "",
@@ -168,13 +164,93 @@ def write_t2v_card(folder: Path, run_dir: Path, quality: dict[str, Any] | None, 
               f"--batch {settings['batch']} --lr {settings['lr']:g} --threads {threads} --compile",
               "motionbench toy export --run .cache/toy/run",
               "python benchmarks/toy_quality.py --clip-zero-shot --write-cards .cache/toy/run", "```", ""]
-    text = "\n".join(lines)
-    # The same card beside each folder of weights (the loader reads those folders one by one).
+    return _write_card(folder, "\n".join(lines))
+
+
+def _run_record(run_dir: Path, folder: Path, title: str) -> tuple[dict[str, Any], list[dict[str, float]], dict[str, float]]:
+    """A training run's settings, losses (drawn to ``folder/loss.png``) and cost figures."""
+    settings = json.loads((Path(run_dir) / "settings.json").read_text())
+    losses = read_losses(run_dir)
+    loss_curve(losses, Path(folder) / "loss.png", title)
+    cost = {"seconds": float(sum(r["seconds"] for r in losses)),
+            "per_step": float(np.median([r["seconds"] for r in losses])),
+            "first": float(np.mean([r["loss"] for r in losses[:50]])),
+            "last": float(np.mean([r["loss"] for r in losses[-200:]]))}
+    return settings, losses, cost
+
+
+def _write_card(folder: Path, text: str) -> Path:
+    """The card in ``folder`` and beside each folder of weights (the loader reads those folders one by one)."""
     for part in WEIGHT_FOLDERS:
         (folder / part / CARD).write_text(text.replace("](loss.png)", "](../loss.png)"))
     path = folder / CARD
     path.write_text(text)
     return path
+
+
+def write_vace_card(folder: Path, run_dir: Path, quality: dict[str, Any], machine_line: str, threads: int,
+                    examples: int | None = None) -> Path:
+    """``folder/README.md`` (and beside each weights subfolder) and ``loss.png`` for the toy inpainting model.
+
+    ``quality`` is what ``benchmarks/toy_inpaint_quality.py --json`` writes.
+    """
+    folder, run_dir = Path(folder), Path(run_dir)
+    settings, losses, cost = _run_record(run_dir, folder, "toy VACE: hole-weighted flow-matching loss")
+    tr, te = settings["architecture"]["transformer"], settings["architecture"]["text_encoder"]
+    lines = [
+        "# MotionBench toy inpainting model (recapture task)",
+        "",
+        "A Wan2.1 VACE trained by MotionBench to fill the holes of depth warps of its rendered rooms (64 x 64",
+        "pixels, 17 frames; `motionbench.toy.inpaint`), so that the recapture task's inpainting methods (`fyc`,",
+        "`warp-inpaint-untuned`, `preset=toy`) mean something on a CPU. It knows these rooms only: it says nothing",
+        "about how a method does with the real Wan2.1 VACE.",
+        "",
+        "## Architecture",
+        f"- transformer: diffusers `WanVACETransformer3DModel`, {tr['num_layers']} blocks of {tr['num_attention_heads']} "
+        f"heads x {tr['attention_head_dim']}, FFN {tr['ffn_dim']}, patch {tuple(tr['patch_size'])}, VACE hints at blocks "
+        f"{', '.join(map(str, tr['vace_layers']))}, {tr['in_channels']} latent channels, {tr['vace_in_channels']} control "
+        "channels (the warp's latent with the holes blanked, the blank reactive latent, the 8 x 8 mask blocks)",
+        "- vae: `motionbench.toy.codec.ToyPCACodec`, a fixed linear code of 4-frame x 8 x 8-pixel blocks (Wan's VAE "
+        f"factors), {tr['in_channels']} principal components fitted on rooms of a separate stream",
+        f"- text encoder: transformers `UMT5EncoderModel`, {te['num_layers']} layers, d_model {te['d_model']}; "
+        "captions carry nothing here (a quarter empty, the rest the few room captions methods pass)",
+        f"- {_count(folder) / 1e6:.2f} M parameters in {_size(folder) / 2**20:.1f} MiB of safetensors",
+        "",
+        "## Training",
+        f"- data: {examples or 'the'} warps from `motionbench toy data --task recapture` (seed 0): rooms of seeds "
+        "from 100000 on (the benchmark's rooms never occur), each warped along three random paths (orbit, arc, "
+        "zoom, pan, dolly, turn, bullet time); the target is the exact view along the path",
+        f"- recipe: rectified flow (Wan's velocity target), AdamW lr {settings['lr']:g} (warm-up {settings['warmup']}, "
+        f"cosine to {settings['min_lr_ratio']:g}x), batch {settings['batch']}, weight decay {settings['weight_decay']:g}, "
+        f"EMA {settings['ema']:g}, hole blocks weighted {1 + settings['object_weight']:g}x, noise levels "
+        f"{settings['logit_normal_fraction']:.0%} logit-normal / rest uniform, shift {settings['shift']:g}, seed {settings['seed']}",
+        f"- steps: {losses[-1]['step']} (the exported weights are the EMA at that step)",
+        f"- wall time: {cost['seconds'] / 3600:.2f} h of training steps ({cost['per_step']:.2f} s per step, median) on "
+        f"{machine_line}, {threads} torch thread(s), float32",
+        f"- loss: {cost['first']:.3f} (mean of the first 50 steps) -> {cost['last']:.3f} (mean of the last 200)",
+        "",
+        "![loss curve](loss.png)",
+        "",
+        "## Quality (`benchmarks/toy_inpaint_quality.py`)",
+        f"Sampling: {quality['steps']} {quality['sampler']} steps, no guidance, shift {quality['shift']:g}. PSNR against "
+        "the exact view (dB; `motionbench.metrics.novel_view`); *holes* are the true ones (what the source never saw).",
+        "",
+        "| rooms | re-renderings | method | PSNR | PSNR in the holes |",
+        "|---|---:|---|---:|---:|",
+    ]
+    for group in quality["groups"]:
+        for method, row in group["methods"].items():
+            lines.append(f"| {group['name']} | {group['count']} | {method} | {row['psnr']:.2f} | {row['psnr_holes']:.2f} |")
+    lines += ["", "`warp-only` leaves the holes black; `mean colour` fills them with the mean colour of the visible "
+              "pixels of each frame (the floor any fill must beat).", "",
+              "## Rebuild", "```",
+              f"motionbench toy data --task recapture --out .cache/toy/vace-data --count {examples or 3000} --codec-clips 96",
+              f"motionbench toy train --task recapture --data .cache/toy/vace-data --run .cache/toy/vace-run "
+              f"--steps {settings['steps']} --batch {settings['batch']} --lr {settings['lr']:g} --threads {threads}",
+              "motionbench toy export --run .cache/toy/vace-run --data .cache/toy/vace-data",
+              "python benchmarks/toy_inpaint_quality.py --write-card .cache/toy/vace-run --data .cache/toy/vace-data",
+              "```", ""]
+    return _write_card(folder, "\n".join(lines))
 
 
 def write_clip_card(folder: Path, zero_shot: dict[str, Any], machine_line: str) -> Path:

@@ -105,8 +105,8 @@ def _one_thread() -> None:
     torch.set_num_threads(1)
 
 
-def _chunks(todo: list[tuple[int, int, int, str]], workers: int) -> Iterator[tuple]:
-    """The encoded chunks of ``todo``, in this process when one worker suffices, else in ``workers`` processes.
+def run_chunks(fn: Callable[[tuple], tuple], todo: list[tuple], workers: int) -> Iterator[tuple]:
+    """``fn`` of each chunk of ``todo``, in this process when one worker suffices, else in ``workers`` processes.
 
     The processes are *spawned*, not forked: the caller may hold threads (torch's, a progress bar's), and a
     child forked while one of them held a lock can hang for ever (it did, in CI).
@@ -114,10 +114,10 @@ def _chunks(todo: list[tuple[int, int, int, str]], workers: int) -> Iterator[tup
     import multiprocessing as mp
 
     if workers <= 1 or len(todo) <= 1:
-        yield from map(_encode_chunk, todo)
+        yield from map(fn, todo)
         return
     with mp.get_context("spawn").Pool(min(workers, len(todo)), initializer=_one_thread) as pool:
-        yield from pool.imap_unordered(_encode_chunk, todo)
+        yield from pool.imap_unordered(fn, todo)
 
 
 def build_dataset(out: Path, count: int, seed: int, codec_dir: Path, workers: int = 2,
@@ -152,7 +152,7 @@ def build_dataset(out: Path, count: int, seed: int, codec_dir: Path, workers: in
                                    "captions": captions}))
         os.replace(tmp, meta_path)
 
-    for start, lat, wts, caps in _chunks(todo, workers):
+    for start, lat, wts, caps in run_chunks(_encode_chunk, todo, workers):
         latents[start:start + len(lat)] = lat
         weights[start:start + len(lat)] = wts
         captions[start:start + len(lat)] = caps

@@ -60,8 +60,8 @@ def build_tokenizer():
 
 
 def build_networks(arch: ToyArchitecture, seed: int = 0):
-    """Freshly initialised (transformer, text_encoder), seeded."""
-    from diffusers import WanTransformer3DModel
+    """Freshly initialised (transformer, text_encoder), seeded; a VACE transformer when the config has ``vace_layers``."""
+    from diffusers import WanTransformer3DModel, WanVACETransformer3DModel
     from transformers import UMT5Config, UMT5EncoderModel
 
     vocab_size = 3 + len(words())
@@ -72,7 +72,8 @@ def build_networks(arch: ToyArchitecture, seed: int = 0):
                         decoder_start_token_id=0)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        transformer = WanTransformer3DModel(**arch.transformer)
+        cls = WanVACETransformer3DModel if "vace_layers" in arch.transformer else WanTransformer3DModel
+        transformer = cls(**arch.transformer)
         text_encoder = UMT5EncoderModel(config)
     return transformer, text_encoder
 

@@ -6,7 +6,7 @@ the toy recipe adds, each for a reason found in two feasibility runs (shared/TOY
 
 * noise levels: a mixture, ``logit_normal_fraction`` logit-normal(0, 1) (SD3's choice) and the rest
   uniform, so the lowest noise levels, which clean up the background, are not starved;
-* the loss weighs latent blocks that hold a moving object's pixels ``1 + object_weight`` times
+* the loss weighs latent blocks that hold a moving object's pixels (an inpainting set: a hole's) ``1 + object_weight`` times
   (objects are a small part of each frame, yet all of what the benchmark measures);
 * ``empty_caption`` of the captions are replaced by ``""`` (classifier-free guidance);
 * the text encoder trains jointly with the transformer (it starts from random weights);
@@ -145,6 +145,12 @@ class ToyTrainer:
         self.step = 0
         self.latents = np.load(self.data_dir / "latents.npy", mmap_mode="r")
         self.weights = np.load(self.data_dir / "weights.npy", mmap_mode="r")
+        # An inpainting set (motionbench.toy.inpaint) also holds each example's VACE control latents.
+        control = self.data_dir / "control.npy"
+        self.control = np.load(control, mmap_mode="r") if control.exists() else None
+        if (self.control is None) != ("vace_layers" not in arch.transformer):
+            raise ValueError(f"{self.data_dir} is {'not ' if self.control is None else ''}an inpainting set "
+                             f"(control.npy), but the architecture is {'not ' if self.control is not None else ''}VACE")
         self.captions, self.indices = _training_examples(self.data_dir)
         mean = torch.tensor(self.codec.config.latents_mean).view(1, -1, 1, 1, 1)
         std = torch.tensor(self.codec.config.latents_std).view(1, -1, 1, 1, 1)
@@ -178,8 +184,14 @@ class ToyTrainer:
 
     # -- one step -----------------------------------------------------------------------------------
     def batch(self) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
+        idx = self._pick()
+        return self._examples(idx)
+
+    def _pick(self) -> list[int]:
         pick = torch.randint(len(self.indices), (self.s.batch,), generator=self.generator).tolist()
-        idx = [int(self.indices[i]) for i in pick]
+        return [int(self.indices[i]) for i in pick]
+
+    def _examples(self, idx: list[int]) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
         x0 = torch.from_numpy(np.stack([self.latents[i] for i in idx]).astype(np.float32))
         x0 = (x0 - self.norm[0]) / self.norm[1]
         w = torch.from_numpy(np.stack([self.weights[i] for i in idx]).astype(np.float32))
@@ -187,16 +199,26 @@ class ToyTrainer:
         caps = ["" if d else self.captions[i] for i, d in zip(idx, drop.tolist())]
         return x0, 1.0 + self.s.object_weight * w, caps
 
+    def _conditioning(self, idx: list[int]) -> dict[str, torch.Tensor]:
+        """The transformer's extra inputs: VACE's control latents (scale 1) for an inpainting set, else none."""
+        if self.control is None:
+            return {}
+        control = torch.from_numpy(np.stack([self.control[i] for i in idx]).astype(np.float32)).to(self.device)
+        hints = len(self.arch.transformer["vace_layers"])
+        return {"control_hidden_states": control, "control_hidden_states_scale": torch.ones(hints, device=self.device)}
+
     def train_step(self) -> float:
         s = self.s
-        x0, weight, caps = self.batch()
+        idx = self._pick()
+        x0, weight, caps = self._examples(idx)
         x0, weight = x0.to(self.device), weight.to(self.device)
+        extra = self._conditioning(idx)
         sigmas = draw_sigmas(s.batch, self.generator, s)
         noise = torch.randn(x0.shape, generator=self.generator).to(self.device)
         x_t = add_noise(x0, noise, sigmas.to(self.device))
         embeds = embed_captions(self.tokenizer, self.text_encoder, caps, self.arch.max_text_length, self.device)
         pred = self.forward(hidden_states=x_t, timestep=(sigmas * NUM_TRAIN_TIMESTEPS).to(self.device),
-                                encoder_hidden_states=embeds, return_dict=False)[0]
+                            encoder_hidden_states=embeds, return_dict=False, **extra)[0]
         err = (pred.float() - velocity_target(x0, noise)).pow(2).mean(dim=1)  # [B, F, h, w]
         loss = ((err * weight).flatten(1).sum(1) / weight.flatten(1).sum(1)).mean()
         for group in self.optimizer.param_groups:
