@@ -151,3 +151,21 @@ def test_lk_reads_the_isoluminant_toy_object_only_with_chroma():
         (category, colour), = tt.reference_scores(LKTracker(grid=16), samples=("toy-object-line",)).values()
     assert category == "single_object"
     assert luma < 0.05 and 0.45 < colour < 0.6
+
+
+def test_toy_transfer_probe_scores_a_copy_of_the_path_1_and_the_reversed_path_minus_1():
+    """benchmarks/toy_transfer.py's tracker-free path agreement, on the rendered reference itself."""
+    from pathlib import Path
+
+    from conftest import script_module
+    from motionbench.bench.clips import render_synthetic
+    from motionbench.bench.manifest import load_manifest
+
+    sample = next(s for s in load_manifest("toy").samples if s.id == "toy-object-line")
+    frames = render_synthetic(sample).clip.frames
+    with script_module(Path(__file__).resolve().parents[1] / "benchmarks" / "toy_transfer.py", "toy_transfer") as tt:
+        path = tt.centroids(frames)
+        assert np.isfinite(path).all() and np.linalg.norm(path[-1] - path[0]) > 10  # the object travels
+        assert tt.path_agreement(path, path) == pytest.approx(1.0)
+        assert tt.path_agreement(path[::-1], path) == pytest.approx(-1.0, abs=0.05)
+        assert abs(tt.path_agreement(np.repeat(path[:1], len(path), axis=0), path)) < 1e-9  # a still object: 0
