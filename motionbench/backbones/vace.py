@@ -36,12 +36,12 @@ import torch
 import torch.nn.functional as F
 
 from motionbench.backbones.frames import frames_to_tensor, latent_frame_count
-from motionbench.backbones.rope import install_frame_position_rope
 from motionbench.backbones.sampling import Sampler, initial_noise, make_scheduler
 from motionbench.backbones.session import BackboneSession
 from motionbench.backbones.text import build_byte_tokenizer, build_text_encoder
 from motionbench.backbones.wan import (PIPELINE_SUBFOLDERS, SPECS, BackboneSpec, WanBackbone, _cast_keeping_fp32,
-                                       _module_dtype, _offline, _quiet_transformers, _torch_dtype, _vae_class)
+                                       _module_dtype, _offline, _quiet_transformers, _vae_class,
+                                       resolve_backbone)
 from motionbench.errors import ConfigError, WeightsError
 
 VACE_1_3B_HUB_ID = "Wan-AI/Wan2.1-VACE-1.3B-diffusers"
@@ -130,20 +130,8 @@ def load_vace_backbone(model: str = "tiny", device: str | torch.device = "cpu", 
         WeightsError: weights not found (offline, not cached, bad folder), with the command to get them.
         ConfigError: unknown dtype.
     """
-    device = torch.device(device)
-    torch_dtype = _torch_dtype(dtype, device)
-    if model in VACE_SPECS:
-        backbone = _build_random(VACE_SPECS[model], device, torch_dtype, seed)
-    elif model in TRAINED:
-        backbone = _load_pretrained(str(TRAINED[model]()), device, torch_dtype)
-        backbone.name = model
-    else:
-        backbone = _load_pretrained(model, device, torch_dtype)
-    backbone.transformer.requires_grad_(False).eval()
-    backbone.vae.requires_grad_(False)
-    install_frame_position_rope(backbone.transformer)
-    backbone.set_gradient_checkpointing(device.type == "cuda" if gradient_checkpointing is None else gradient_checkpointing)
-    return backbone
+    return resolve_backbone(model, VACE_SPECS, TRAINED, _build_random, _load_pretrained, device=device, dtype=dtype,
+                            gradient_checkpointing=gradient_checkpointing, seed=seed)
 
 
 # -- control latents ------------------------------------------------------------------------------

@@ -313,15 +313,25 @@ def load_backbone(model: str = "tiny", device: str | torch.device = "cpu", dtype
         WeightsError: weights not found (offline, not cached, bad folder), with the fix.
         ConfigError: unknown dtype.
     """
+    return resolve_backbone(model, SPECS, TRAINED, _build_random, _load_pretrained, device=device, dtype=dtype,
+                            gradient_checkpointing=gradient_checkpointing, seed=seed)
+
+
+def resolve_backbone(model: str, specs: dict[str, BackboneSpec], trained: dict[str, Any], build_random: Any,
+                     load_pretrained: Any, *, device: str | torch.device, dtype: str | torch.dtype | None,
+                     gradient_checkpointing: bool | None, seed: int) -> WanBackbone:
+    """What :func:`load_backbone` and the VACE loader share: a named random config (``specs``), a model the
+    project ships (``trained``: name -> folder) or a hub id / folder, then frozen, with frame-position RoPE
+    and gradient checkpointing (default: on for CUDA)."""
     device = torch.device(device)
     torch_dtype = _torch_dtype(dtype, device)
-    if model in SPECS:
-        backbone = _build_random(SPECS[model], device, torch_dtype, seed)
-    elif model in TRAINED:
-        backbone = _load_pretrained(str(TRAINED[model]()), device, torch_dtype)
+    if model in specs:
+        backbone = build_random(specs[model], device, torch_dtype, seed)
+    elif model in trained:
+        backbone = load_pretrained(str(trained[model]()), device, torch_dtype)
         backbone.name = model
     else:
-        backbone = _load_pretrained(model, device, torch_dtype)
+        backbone = load_pretrained(model, device, torch_dtype)
     backbone.transformer.requires_grad_(False).eval()
     backbone.vae.requires_grad_(False)
     install_frame_position_rope(backbone.transformer)

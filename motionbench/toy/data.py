@@ -71,23 +71,21 @@ def block_weights(foreground: np.ndarray, block: int = 4, frames_per_latent: int
     return fg.any(axis=(1, 3, 5)).astype(np.uint8)
 
 
-def _encode_chunk(args: tuple[int, int, int, str]) -> tuple[int, np.ndarray, np.ndarray, list[str]]:
+def _encode_chunk(args: tuple[int, int, int, str]) -> tuple[int, dict[str, np.ndarray]]:
     import torch
 
     from motionbench.toy.codec import ToyPCACodec
 
     seed, start, stop, codec_dir = args
     codec = ToyPCACodec.from_pretrained(codec_dir)
-    latents, weights, captions = [], [], []
+    latents, weights = [], []
     for i in range(start, stop):
-        ex = draw_example(seed, i)
-        clip = render_example(ex)
+        clip = render_example(draw_example(seed, i))
         x = torch.from_numpy(clip.frames).permute(3, 0, 1, 2)[None].float() / 127.5 - 1
         with torch.no_grad():
             latents.append(codec.encode(x).latent_dist.mode()[0].numpy().astype(np.float16))
         weights.append(block_weights(clip.foreground))
-        captions.append(ex.caption)
-    return start, np.stack(latents), np.stack(weights), captions
+    return start, {"latents": np.stack(latents), "weights": np.stack(weights)}
 
 
 def fit_codec(seed: int, count: int, z_dim: int):
@@ -120,48 +118,54 @@ def run_chunks(fn: Callable[[tuple], tuple], todo: list[tuple], workers: int) ->
         yield from pool.imap_unordered(fn, todo)
 
 
-def build_dataset(out: Path, count: int, seed: int, codec_dir: Path, workers: int = 2,
-                  progress: Callable[[int], None] | None = None, chunk: int = CHUNK) -> Path:
-    """Render and encode ``count`` examples into ``out`` (resumable; see the module docstring)."""
+def build_chunked(out: Path, count: int, seed: int, chunk: int, arrays: dict[str, tuple[Any, tuple[int, ...]]],
+                  encode: Callable[[tuple], tuple[int, dict[str, np.ndarray]]], codec_dir: Path, workers: int,
+                  progress: Callable[[int], None] | None, caption_of: Callable[[int], str], **meta: Any) -> Path:
+    """The resumable build both toy training sets share.
 
-    from motionbench.toy.codec import ToyPCACodec
-
+    ``arrays`` (name -> (dtype, shape of one example)) become ``out/NAME.npy`` memory maps of ``count``
+    examples, filled chunk by chunk by ``encode((seed, start, stop, codec_dir)) -> (start, {name: values})``
+    (in worker processes: :func:`run_chunks`). ``done.json`` records the finished chunks (plus ``meta``),
+    so a killed build resumes where it stopped; ``captions.json`` is written from ``caption_of(i)``.
+    """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    codec = ToyPCACodec.from_pretrained(str(codec_dir))
-    z = int(codec.config.z_dim)
-    lat_frames = (NUM_FRAMES - 1) // 4 + 1
-    hb, wb = SIZE[1] // 4, SIZE[0] // 4
     meta_path = out / "done.json"
-    meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
-    if meta and (meta.get("count"), meta.get("seed"), meta.get("chunk", CHUNK)) != (count, seed, chunk):
-        raise ValueError(f"{out} holds a dataset of {meta.get('count')} examples of seed {meta.get('seed')}; "
+    old = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+    if old and (old.get("count"), old.get("seed"), old.get("chunk", CHUNK)) != (count, seed, chunk):
+        raise ValueError(f"{out} holds a dataset of {old.get('count')} examples of seed {old.get('seed')}; "
                          "use another folder or delete it")
-    mode = "r+" if (out / "latents.npy").exists() else "w+"
-    latents = np.lib.format.open_memmap(out / "latents.npy", mode=mode, dtype=np.float16,
-                                        shape=(count, z, lat_frames, hb, wb))
-    weights = np.lib.format.open_memmap(out / "weights.npy", mode=mode, dtype=np.uint8,
-                                        shape=(count, lat_frames, hb, wb))
-    captions: list[str] = meta.get("captions", [""] * count)
-    done = set(meta.get("done", []))
+    first = next(iter(arrays))
+    mode = "r+" if (out / f"{first}.npy").exists() else "w+"
+    maps = {name: np.lib.format.open_memmap(out / f"{name}.npy", mode=mode, dtype=dtype, shape=(count, *shape))
+            for name, (dtype, shape) in arrays.items()}
+    done = set(old.get("done", []))
     todo = [(seed, s, min(s + chunk, count), str(codec_dir)) for s in range(0, count, chunk) if s not in done]
 
     def save() -> None:
         tmp = meta_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"count": count, "seed": seed, "chunk": chunk, "done": sorted(done),
-                                   "captions": captions}))
+        tmp.write_text(json.dumps({"count": count, "seed": seed, "chunk": chunk, "done": sorted(done), **meta}))
         os.replace(tmp, meta_path)
 
-    for start, lat, wts, caps in run_chunks(_encode_chunk, todo, workers):
-        latents[start:start + len(lat)] = lat
-        weights[start:start + len(lat)] = wts
-        captions[start:start + len(lat)] = caps
-        latents.flush()
-        weights.flush()
+    for start, parts in run_chunks(encode, todo, workers):
+        for name, values in parts.items():
+            maps[name][start:start + len(values)] = values
+            maps[name].flush()
         done.add(start)
         save()
         if progress:
-            progress(len(lat))
+            progress(len(parts[first]))
     # Captions are a pure function of (seed, i): written from the stream, not from what workers reported.
-    (out / "captions.json").write_text(json.dumps([draw_example(seed, i).caption for i in range(count)]))
+    (out / "captions.json").write_text(json.dumps([caption_of(i) for i in range(count)]))
     return out
+
+
+def build_dataset(out: Path, count: int, seed: int, codec_dir: Path, workers: int = 2,
+                  progress: Callable[[int], None] | None = None, chunk: int = CHUNK) -> Path:
+    """Render and encode ``count`` examples into ``out`` (resumable; see the module docstring)."""
+    from motionbench.toy.codec import ToyPCACodec
+
+    z = int(ToyPCACodec.from_pretrained(str(codec_dir)).config.z_dim)
+    blocks = ((NUM_FRAMES - 1) // 4 + 1, SIZE[1] // 4, SIZE[0] // 4)
+    return build_chunked(out, count, seed, chunk, {"latents": (np.float16, (z, *blocks)), "weights": (np.uint8, blocks)},
+                         _encode_chunk, codec_dir, workers, progress, lambda i: draw_example(seed, i).caption)

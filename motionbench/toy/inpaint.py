@@ -30,11 +30,10 @@ target. The model learns the task it is used for: control = the warp and its mas
 
 from __future__ import annotations
 
-import json
-import os
+import functools
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 
@@ -83,17 +82,11 @@ def draw_inpaint_example(seed: int, index: int) -> InpaintExample:
                           path=draw_path(rng), caption=CAPTIONS[int(rng.integers(len(CAPTIONS)))])
 
 
-_scene_cache: dict[tuple[int, str], Any] = {}
-
-
+@functools.lru_cache(maxsize=1)  # the examples of one scene are consecutive
 def _scene(seed: int, moving: str):
     from motionbench.bench.scenes import render_clip
 
-    key = (seed, moving)
-    if key not in _scene_cache:
-        _scene_cache.clear()  # examples of one scene are consecutive
-        _scene_cache[key] = render_clip(seed, num_frames=NUM_FRAMES, size=SIZE, fps=FPS, moving=moving)
-    return _scene_cache[key]
+    return render_clip(seed, num_frames=NUM_FRAMES, size=SIZE, fps=FPS, moving=moving)
 
 
 def render_inpaint_example(example: InpaintExample):
@@ -126,7 +119,7 @@ def codec_control(codec, frames: np.ndarray, visible: np.ndarray):
     return torch.cat([inactive, reactive, mask_latents(generate, 4, BLOCK)], dim=1)
 
 
-def _encode_chunk(args: tuple[int, int, int, str]) -> tuple[int, dict[str, np.ndarray], list[str]]:
+def _encode_chunk(args: tuple[int, int, int, str]) -> tuple[int, dict[str, np.ndarray]]:
     import torch
 
     from motionbench.toy.codec import ToyPCACodec
@@ -135,7 +128,6 @@ def _encode_chunk(args: tuple[int, int, int, str]) -> tuple[int, dict[str, np.nd
     seed, start, stop, codec_dir = args
     codec = ToyPCACodec.from_pretrained(codec_dir)
     out: dict[str, list[np.ndarray]] = {"latents": [], "control": [], "weights": []}
-    captions = []
     for i in range(start, stop):
         ex = draw_inpaint_example(seed, i)
         warped, visible, target = render_inpaint_example(ex)
@@ -144,8 +136,7 @@ def _encode_chunk(args: tuple[int, int, int, str]) -> tuple[int, dict[str, np.nd
             out["latents"].append(codec.encode(x).latent_dist.mode()[0].numpy().astype(np.float16))
         out["control"].append(codec_control(codec, warped, visible)[0].numpy().astype(np.float16))
         out["weights"].append(block_weights(~visible, block=BLOCK))
-        captions.append(ex.caption)
-    return start, {k: np.stack(v) for k, v in out.items()}, captions
+    return start, {k: np.stack(v) for k, v in out.items()}
 
 
 def fit_inpaint_codec(seed: int, scenes: int, z_dim: int = Z_DIM):
@@ -164,43 +155,14 @@ def build_inpaint_dataset(out: Path, count: int, seed: int, codec_dir: Path, wor
                           progress: Callable[[int], None] | None = None, chunk: int = CHUNK) -> Path:
     """Render, warp and encode ``count`` examples into ``out`` (resumable; see the module docstring)."""
     from motionbench.toy.codec import ToyPCACodec
-    from motionbench.toy.data import run_chunks
+    from motionbench.toy.data import build_chunked
 
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    codec = ToyPCACodec.from_pretrained(str(codec_dir))
-    z = int(codec.config.z_dim)
-    shape = ((NUM_FRAMES - 1) // 4 + 1, SIZE[1] // BLOCK, SIZE[0] // BLOCK)
-    meta_path = out / "done.json"
-    meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
-    if meta and (meta.get("count"), meta.get("seed"), meta.get("chunk")) != (count, seed, chunk):
-        raise ValueError(f"{out} holds a dataset of {meta.get('count')} examples of seed {meta.get('seed')}; "
-                         "use another folder or delete it")
-    mode = "r+" if (out / "latents.npy").exists() else "w+"
-    arrays = {
-        "latents": np.lib.format.open_memmap(out / "latents.npy", mode=mode, dtype=np.float16, shape=(count, z, *shape)),
-        "control": np.lib.format.open_memmap(out / "control.npy", mode=mode, dtype=np.float16,
-                                             shape=(count, 2 * z + BLOCK * BLOCK, *shape)),
-        "weights": np.lib.format.open_memmap(out / "weights.npy", mode=mode, dtype=np.uint8, shape=(count, *shape)),
-    }
-    done = set(meta.get("done", []))
-    todo = [(seed, s, min(s + chunk, count), str(codec_dir)) for s in range(0, count, chunk) if s not in done]
-
-    def save() -> None:
-        tmp = meta_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"count": count, "seed": seed, "chunk": chunk, "done": sorted(done), "task": "recapture"}))
-        os.replace(tmp, meta_path)
-
-    for start, parts, _ in run_chunks(_encode_chunk, todo, workers):
-        for name, values in parts.items():
-            arrays[name][start:start + len(values)] = values
-            arrays[name].flush()
-        done.add(start)
-        save()
-        if progress:
-            progress(len(parts["latents"]))
-    (out / "captions.json").write_text(json.dumps([draw_inpaint_example(seed, i).caption for i in range(count)]))
-    return out
+    z = int(ToyPCACodec.from_pretrained(str(codec_dir)).config.z_dim)
+    blocks = ((NUM_FRAMES - 1) // 4 + 1, SIZE[1] // BLOCK, SIZE[0] // BLOCK)
+    arrays = {"latents": (np.float16, (z, *blocks)), "control": (np.float16, (2 * z + BLOCK * BLOCK, *blocks)),
+              "weights": (np.uint8, blocks)}
+    return build_chunked(out, count, seed, chunk, arrays, _encode_chunk, codec_dir, workers, progress,
+                         lambda i: draw_inpaint_example(seed, i).caption, task="recapture")
 
 
 def inpaint_architecture():
