@@ -137,6 +137,20 @@ def test_dataset_build_resumes_and_a_few_steps_lower_the_loss(codec, tmp_path):
     with pytest.raises(ValueError, match="other settings"):
         ToyTrainer(tmp_path / "run", data, tmp_path / "codec", TrainSettings(steps=40, batch=8, architecture=arch))
 
+    # A fine-tune (--init) starts from the exported EMA weights, refuses a model of another codec.
+    resumed.export(tmp_path / "model")
+    tuned = ToyTrainer(tmp_path / "tune", data, tmp_path / "codec",
+                       TrainSettings(steps=40, batch=4, threads=1, architecture=arch, init=str(tmp_path / "model")))
+    for got, want in zip(tuned.transformer.state_dict().values(), resumed.ema_transformer.state_dict().values()):
+        torch.testing.assert_close(got, want)
+    for got, want in zip(tuned.text_encoder.state_dict().values(), resumed.ema_text.state_dict().values()):
+        torch.testing.assert_close(got, want)
+    other = ToyPCACodec.fit(CLIPS[4:20], z_dim=48)
+    other.save_pretrained(str(tmp_path / "model" / "vae"))
+    with pytest.raises(ValueError, match="not the training set's codec"):
+        ToyTrainer(tmp_path / "tune2", data, tmp_path / "codec",
+                   TrainSettings(steps=40, batch=4, threads=1, architecture=arch, init=str(tmp_path / "model")))
+
 
 def _fixed_loss(trainer) -> float:
     """The weighted flow-matching loss on a fixed batch with fixed noise levels (not the random training draws)."""

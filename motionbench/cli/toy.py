@@ -87,6 +87,11 @@ def train(
     compile: bool = typer.Option(False, "--compile/--no-compile", help="torch.compile the transformer (~20% faster on CPU after ~2 min)."),
     until: Optional[int] = typer.Option(None, help="Stop at this step (resume later with the same command)."),
     task: str = typer.Option("motion_transfer", help=TASK_HELP),
+    init: Optional[Path] = typer.Option(None, help="Start from an exported model (e.g. motionbench/assets/toy/wan) "
+                                                   "instead of random weights: a fine-tune on the same codec."),
+    shift: float = typer.Option(1.0, min=0.01, help="Training noise-level shift (>1 trains more at high noise, "
+                                                    "where layout and motion are decided)."),
+    ema: float = typer.Option(0.999, min=0.0, max=1.0, help="Decay of the exported moving average of the weights."),
 ) -> None:
     """Train the toy text-to-video model, or the inpainting model (rectified flow, EMA; checkpoints every 250 steps)."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
@@ -98,7 +103,8 @@ def train(
         from motionbench.toy.inpaint import inpaint_architecture
 
         extra = dict(architecture=inpaint_architecture().to_dict(), empty_caption=0.0)
-    settings = TrainSettings(steps=steps, batch=batch, lr=lr, seed=seed, device=device, threads=threads, **extra)
+    settings = TrainSettings(steps=steps, batch=batch, lr=lr, seed=seed, device=device, threads=threads, shift=shift, ema=ema,
+                             compile=compile, init=str(init) if init else "", **extra)
     trainer = ToyTrainer(run_dir, data_dir, data_dir / "codec", settings)
     if compile:
         import torch

@@ -129,9 +129,11 @@ def write_t2v_card(folder: Path, run_dir: Path, quality: dict[str, Any] | None, 
         f"shift {settings['shift']:g}, seed {settings['seed']}",
         f"- steps: {losses[-1]['step']} (the exported weights are the EMA at that step); learning rate "
         f"{max(r['lr'] for r in losses):.2g} at its peak, {losses[-1]['lr']:.2g} at the last step",
+        *([f"- started from: `{settings['init']}` (a fine-tune of that model, with the same codec)"]
+          if settings.get("init") else []),
         *([f"- history: {history}"] if history else []),
         f"- wall time: {seconds / 3600:.2f} h of training steps ({per_step:.2f} s per step, median) on {machine_line}, "
-        f"{threads} torch thread(s), float32, torch.compile",
+        f"{threads} torch thread(s), float32" + (", torch.compile" if settings.get("compile", True) else ""),
         f"- loss: {first:.3f} (mean of the first 50 steps) -> {last:.3f} (mean of the last 200)",
         "",
         "![loss curve](loss.png)",
@@ -159,9 +161,13 @@ def write_t2v_card(folder: Path, run_dir: Path, quality: dict[str, Any] | None, 
                   "object's area in every frame, travelling >= 3 px, no frame-to-frame acceleration above "
                   "1.5 px/frame^2 (`detect.smooth_motion`).", ""]
     lines += ["## Rebuild", "```",
-              "motionbench toy data --out .cache/toy/data",
+              "motionbench toy data --out .cache/toy/data" + (f" --count {examples}" if examples not in (None, 24000) else ""),
               f"motionbench toy train --data .cache/toy/data --run .cache/toy/run --steps {settings['steps']} "
-              f"--batch {settings['batch']} --lr {settings['lr']:g} --threads {threads} --compile",
+              f"--batch {settings['batch']} --lr {settings['lr']:g} --threads {threads}"
+              + (" --compile" if settings.get("compile", True) else "")
+              + (f" --init {settings['init']}" if settings.get("init") else "")
+              + (f" --shift {settings['shift']:g}" if settings["shift"] != 1 else "")
+              + (f" --ema {settings['ema']:g}" if settings["ema"] != 0.999 else ""),
               "motionbench toy export --run .cache/toy/run",
               "python benchmarks/toy_quality.py --clip-zero-shot --write-cards .cache/toy/run", "```", ""]
     return _write_card(folder, "\n".join(lines))

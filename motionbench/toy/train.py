@@ -59,6 +59,8 @@ class TrainSettings:
     threads: int = 2
     device: str = "cpu"
     architecture: dict[str, Any] = field(default_factory=lambda: ToyArchitecture().to_dict())
+    compile: bool = False  # the CLI's --compile (recorded for the card; the trainer itself does not compile)
+    init: str = ""  # an exported model folder (transformer/, text_encoder/, vae/) to start from; "" = random
 
     def __post_init__(self) -> None:
         self.betas = tuple(self.betas)  # a list when read back from settings.json
@@ -119,7 +121,7 @@ class ToyTrainer:
             old = json.loads(saved.read_text())
             mine = json.loads(json.dumps(asdict(settings)))
             # Only the length of the run and how it is checkpointed may change on resume.
-            mutable = {"steps", "checkpoint_every", "threads", "device"}
+            mutable = {"steps", "checkpoint_every", "threads", "device", "compile"}
             diff = sorted(k for k in mine if k not in mutable and old.get(k) != mine[k])
             if diff:
                 raise ValueError(f"{self.run_dir} was started with other settings ({', '.join(diff)}); "
@@ -133,6 +135,8 @@ class ToyTrainer:
         arch.transformer["patch_size"] = tuple(arch.transformer["patch_size"])
         self.arch = arch
         self.transformer, self.text_encoder = build_networks(arch, settings.seed)
+        if settings.init:
+            self._warm_start(Path(settings.init))
         self.transformer.to(self.device).train()
         self.forward = self.transformer  # may be replaced by a compiled wrapper of the same module
         self.text_encoder.to(self.device).train()
@@ -156,6 +160,28 @@ class ToyTrainer:
         std = torch.tensor(self.codec.config.latents_std).view(1, -1, 1, 1, 1)
         self.norm = (mean, std)
         self._resume()
+
+    def _warm_start(self, folder: Path) -> None:
+        """Start from an exported model's weights (its EMA) instead of random ones: a fine-tune."""
+        from safetensors.torch import load_file
+
+        files = {"transformer": folder / "transformer" / "diffusion_pytorch_model.safetensors",
+                 "text_encoder": folder / "text_encoder" / "model.safetensors"}
+        missing = [str(f) for f in files.values() if not f.is_file()]
+        if missing:
+            raise FileNotFoundError(f"--init {folder}: not an exported toy model (missing {', '.join(missing)}); "
+                                    "give a folder written by `motionbench toy export`")
+        basis = load_file(str(folder / "vae" / "diffusion_pytorch_model.safetensors")).get("basis")
+        if basis is None or basis.shape != self.codec.basis.shape or not torch.allclose(basis, self.codec.basis, atol=1e-5):
+            raise ValueError(f"--init {folder}: its codec (vae/) is not the training set's codec "
+                             f"({self.data_dir / 'codec'}); its latents would mean something else")
+        for name, module in (("transformer", self.transformer), ("text_encoder", self.text_encoder)):
+            # from_pretrained restores what save_pretrained leaves out (the text encoder's tied embeddings).
+            state = type(module).from_pretrained(str(folder / name)).state_dict()
+            try:
+                module.load_state_dict(state, strict=True)
+            except RuntimeError as err:
+                raise ValueError(f"--init {folder}: its {name} does not match the run's architecture: {err}") from err
 
     # -- checkpoints ---------------------------------------------------------------------------------
     @property
